@@ -1,0 +1,195 @@
+//! The resolved, validated configuration that the runtime runs on.
+//!
+//! `cli` turns argv (and argv[0]) into a `Config`; nothing after that looks at raw
+//! flags. Every field here has a meaning rather than a letter: personalities,
+//! letter conflicts and defaults are already settled when a `Config` exists.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which netcat family's meanings the conflicting letters take (reference §1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personality {
+    Ncat,
+    OpenBsd,
+    Traditional,
+}
+
+impl Personality {
+    pub fn name(self) -> &'static str {
+        match self {
+            Personality::Ncat => "ncat",
+            Personality::OpenBsd => "openbsd",
+            Personality::Traditional => "traditional",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Connect,
+    Listen,
+}
+
+/// Transport of the remote endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    UnixStream,
+    UnixDgram,
+}
+
+impl Proto {
+    pub fn is_unix(self) -> bool {
+        matches!(self, Proto::UnixStream | Proto::UnixDgram)
+    }
+    pub fn is_datagram(self) -> bool {
+        matches!(self, Proto::Udp | Proto::UnixDgram)
+    }
+    /// ncat's NCAT_PROTO / message spelling.
+    pub fn label(self) -> &'static str {
+        match self {
+            Proto::Tcp | Proto::UnixStream => "TCP",
+            Proto::Udp | Proto::UnixDgram => "UDP",
+        }
+    }
+}
+
+/// Address family restriction (`-4`, `-6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Any,
+    V4,
+    V6,
+}
+
+/// Where to connect to, or where to listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// A host name or literal address and a port. For a listener the host is the
+    /// bind address; `None` means "every local address" (v4 and v6).
+    Inet { host: Option<String>, port: u16 },
+    /// A Unix socket path; a leading `@` names a Linux abstract socket.
+    Unix(PathBuf),
+}
+
+/// The EOF and half-close policy of one session (reference §2 and §6).
+///
+/// The relay consults only this; `relay::eof` turns it into actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EofPolicy {
+    /// Read standard input at all (false: `--recv-only`, `--no-stdin`, OpenBSD `-d`).
+    pub read_stdin: bool,
+    /// Deliver what the peer sends to standard output (false: `--send-only`).
+    pub write_stdout: bool,
+    /// Half-close the connection (SHUT_WR, TLS close_notify) once stdin has ended
+    /// and its data is sent (false: `--no-shutdown`).
+    pub shutdown_on_stdin_eof: bool,
+    /// Quit this long after stdin EOF (`-q T`; `--send-only` quits at once).
+    /// `None`: stdin EOF alone never ends the session.
+    pub quit_after_stdin_eof: Option<Duration>,
+    /// Quit when the peer has finished sending (false: connect-mode `-k`).
+    pub quit_on_socket_eof: bool,
+}
+
+impl Default for EofPolicy {
+    fn default() -> Self {
+        EofPolicy {
+            read_stdin: true,
+            write_stdout: true,
+            shutdown_on_stdin_eof: true,
+            quit_after_stdin_eof: None,
+            quit_on_socket_eof: true,
+        }
+    }
+}
+
+/// Timers other than the EOF policy's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Bound on connection establishment (`-w`).
+    pub connect: Option<Duration>,
+    /// Quit when nothing has moved in either direction for this long (ncat `-i`,
+    /// OpenBSD `-w`).
+    pub idle: Option<Duration>,
+    /// Like `idle`, but armed only once stdin has ended (traditional `-w`).
+    pub idle_after_stdin_eof: Option<Duration>,
+}
+
+/// Options that look at the bytes themselves; any of them turns off the
+/// zero-copy path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ByteOptions {
+    /// Sleep this long after each chunk read from stdin (ncat `-d`).
+    pub delay: Option<Duration>,
+    /// Send stdin one line at a time, sleeping this long after each (OpenBSD and
+    /// traditional `-i`).
+    pub line_interval: Option<Duration>,
+}
+
+impl ByteOptions {
+    pub fn any(&self) -> bool {
+        self.delay.is_some() || self.line_interval.is_some()
+    }
+}
+
+/// Socket options passed through to the kernel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SockOptions {
+    /// SO_SNDBUF (`-O`).
+    pub send_buffer: Option<usize>,
+    /// SO_RCVBUF (`-I`).
+    pub recv_buffer: Option<usize>,
+    /// SO_BROADCAST (`-b`).
+    pub broadcast: bool,
+    /// SO_KEEPALIVE (traditional `-k`).
+    pub keepalive: bool,
+    /// IP_TOS (`-T`).
+    pub tos: Option<u8>,
+    /// IP_TTL / IPV6_UNICAST_HOPS (`-M`).
+    pub ttl: Option<u32>,
+}
+
+/// TLS settings (`--ssl*`), consumed by `tls`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub verify: bool,
+    pub trustfile: Option<PathBuf>,
+    pub servername: Option<String>,
+    pub alpn: Vec<String>,
+    pub ciphers: Option<String>,
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub personality: Personality,
+    /// Program name for messages that carry it (OpenBSD prints argv[0]).
+    pub prog: String,
+    pub role: Role,
+    pub proto: Proto,
+    pub family: Family,
+    /// Connect: the target. Listen: the bind address.
+    pub address: Address,
+    /// Connect mode: local address to bind before connecting (`-s`); for Unix
+    /// datagram sockets, the local socket path.
+    pub source: Option<String>,
+    /// Connect mode: local port to bind before connecting (`-p`).
+    pub source_port: Option<u16>,
+    /// Never resolve names (`-n`).
+    pub numeric: bool,
+    /// Connect mode: do not quit on socket EOF; listen mode: serve many clients.
+    pub keep_open: bool,
+    pub eof: EofPolicy,
+    pub timeouts: Timeouts,
+    pub bytes: ByteOptions,
+    pub sock: SockOptions,
+    pub tls: Option<TlsOptions>,
+    /// 0 = quiet; 1 = `-v`; 2+ = debug.
+    pub verbose: u8,
+    /// Print `NCAT TEST: LISTEN` once listening (ncat's `--test`).
+    pub test_banner: bool,
+}
