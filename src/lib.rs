@@ -7,6 +7,11 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod log;
+pub mod net;
+pub mod relay;
+pub mod run;
+pub mod sys;
 
 use std::ffi::OsString;
 
@@ -21,14 +26,18 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             }
             code
         }
-        Ok(cli::Parsed::Run(cfg)) => {
-            let _ = cfg;
-            eprintln!("rnc: runtime : not built yet");
-            2
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            e.code
-        }
+        Ok(cli::Parsed::Run(cfg)) => match run::run(&cfg) {
+            Ok(code) => code,
+            Err(e) => fail(&e),
+        },
+        Err(e) => fail(&e),
     }
+}
+
+fn fail(e: &error::Error) -> i32 {
+    sys::restore_stdio();
+    if !e.line.is_empty() {
+        log::emit(&e.line);
+    }
+    e.code
 }

@@ -1,0 +1,642 @@
+//! One session: stdin and stdout on one side, a connected transport on the other,
+//! and two `Direction`s moving bytes between them on a mio event loop.
+//!
+//! Each direction moves bytes with read/write through a buffer that exists only
+//! while data is in flight, or — when both of its ends are plain fds and no
+//! option looks at the bytes — with splice(2), zero-copy, chosen once at set-up
+//! and abandoned for read/write if the kernel refuses. Readiness is
+//! edge-triggered: a direction moves bytes until an end would block, and tries
+//! again when an event arrives for one of its ends. What happens at EOF is not
+//! decided here but in `eof`.
+
+pub mod eof;
+pub mod transport;
+
+use crate::config::{Config, Role};
+use crate::error::{Error, Result};
+use crate::log::Log;
+use crate::sys::{self, FdKind};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::poll::PollFlags;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+pub use transport::Transport;
+
+/// Read size of the copy path for streams: large reads are what make bulk
+/// transfers cheap (the peers use 8–16 KiB).
+const STREAM_CHUNK: usize = 256 * 1024;
+/// Read size for datagram sockets: any datagram fits.
+const DGRAM_RECV_CHUNK: usize = 65536;
+/// Stdin read size when each read becomes one outgoing datagram.
+const DGRAM_SEND_CHUNK: usize = 16 * 1024;
+/// After the peer's FIN, how long a non-terminal stdin may pause before rnc
+/// concludes it has nothing more to send (socat's `-t` default is the same).
+const STDIN_LINGER: Duration = Duration::from_millis(500);
+/// Requested size of splice(2)'s intermediate pipe.
+const SPLICE_PIPE: usize = 1 << 20;
+
+const T_STDIN: Token = Token(0);
+const T_STDOUT: Token = Token(1);
+const T_REMOTE: Token = Token(2);
+
+/// What stdin and stdout are (classified once, at start).
+#[derive(Debug, Clone, Copy)]
+pub struct Stdio {
+    pub input: FdKind,
+    pub output: FdKind,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    Eof,
+    Timeout,
+    StdoutClosed,
+}
+
+/// What a session did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub sent: u64,
+    pub received: u64,
+    pub duration: Duration,
+    pub reason: CloseReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Stdin,
+    Stdout,
+    Remote,
+}
+
+enum Mover {
+    /// read/write through a buffer allocated on first use and dropped when drained.
+    Copy { buf: Option<Box<[u8]>>, start: usize, end: usize, chunk: usize },
+    /// splice(2); `pipe` is the intermediate pipe, `None` when one end is a pipe.
+    Splice { pipe: Option<(OwnedFd, OwnedFd, usize)>, in_pipe: usize },
+}
+
+/// A failure on one end of a direction.
+struct EndError {
+    end: End,
+    err: io::Error,
+}
+
+struct Direction {
+    src: End,
+    dst: End,
+    mover: Mover,
+    /// false: this direction never runs (`--recv-only` for stdin → peer).
+    enabled: bool,
+    src_eof: bool,
+    /// Since when reads have found nothing to read (None: data flowed last).
+    src_idle_since: Option<Instant>,
+    src_ready: bool,
+    dst_ready: bool,
+    /// Direct splice hit EAGAIN (it cannot tell which end); cleared by any event.
+    blocked: bool,
+    /// Read and drop (`--send-only` for peer → stdout).
+    discard: bool,
+    bytes: u64,
+    read_pause: Option<Instant>,
+    write_pause: Option<Instant>,
+}
+
+impl Direction {
+    fn new(src: End, dst: End, mover: Mover) -> Direction {
+        Direction {
+            src,
+            dst,
+            mover,
+            enabled: true,
+            src_eof: false,
+            src_idle_since: None,
+            src_ready: true,
+            dst_ready: true,
+            blocked: false,
+            discard: false,
+            bytes: 0,
+            read_pause: None,
+            write_pause: None,
+        }
+    }
+
+    fn pending(&self) -> usize {
+        match &self.mover {
+            Mover::Copy { start, end, .. } => end - start,
+            Mover::Splice { in_pipe, .. } => *in_pipe,
+        }
+    }
+
+    /// Source ended and everything read has been passed on.
+    fn done(&self) -> bool {
+        self.src_eof && self.pending() == 0
+    }
+
+    fn copy(chunk: usize) -> Mover {
+        Mover::Copy { buf: None, start: 0, end: 0, chunk }
+    }
+}
+
+/// The session's fixed surroundings.
+struct Env<'a> {
+    stdio: Stdio,
+    transport: &'a mut Transport,
+    delay: Option<Duration>,
+    line_interval: Option<Duration>,
+}
+
+impl Env<'_> {
+    fn fd(&self, end: End) -> BorrowedFd<'_> {
+        match end {
+            End::Stdin => sys::stdin_fd(),
+            End::Stdout => sys::stdout_fd(),
+            End::Remote => self.transport.fd(),
+        }
+    }
+
+    fn read(&mut self, end: End, buf: &mut [u8]) -> io::Result<usize> {
+        match end {
+            End::Stdin => {
+                if self.stdio.input == FdKind::Tty && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN) {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                sys::read(sys::stdin_fd(), buf)
+            }
+            End::Remote => self.transport.read(buf),
+            End::Stdout => Err(io::ErrorKind::Unsupported.into()),
+        }
+    }
+
+    fn write(&mut self, end: End, buf: &[u8]) -> io::Result<usize> {
+        match end {
+            End::Stdout => {
+                if self.stdio.output == FdKind::Tty && !sys::ready_now(sys::stdout_fd(), PollFlags::POLLOUT) {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                sys::write(sys::stdout_fd(), buf)
+            }
+            End::Remote => self.transport.write(buf),
+            End::Stdin => Err(io::ErrorKind::Unsupported.into()),
+        }
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Errors that mean "splice cannot do this pair of fds".
+fn splice_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EINVAL) | Some(nix::libc::ENOSYS) | Some(nix::libc::EOPNOTSUPP) | Some(nix::libc::EBADF)
+    )
+}
+
+/// Move bytes in one direction until nothing more can move now. Returns whether
+/// anything moved.
+fn pump(d: &mut Direction, env: &mut Env<'_>, now: Instant) -> std::result::Result<bool, EndError> {
+    if !d.enabled {
+        return Ok(false);
+    }
+    let mut any = false;
+    loop {
+        let moved = match d.mover {
+            Mover::Copy { .. } => pump_copy(d, env, now)?,
+            Mover::Splice { pipe: Some(_), .. } => pump_splice_via_pipe(d, env)?,
+            Mover::Splice { pipe: None, .. } => pump_splice_direct(d, env)?,
+        };
+        if !moved {
+            return Ok(any);
+        }
+        any = true;
+    }
+}
+
+fn pump_copy(d: &mut Direction, env: &mut Env<'_>, now: Instant) -> std::result::Result<bool, EndError> {
+    let datagram_src = d.src == End::Remote && env.transport.is_datagram();
+    let Mover::Copy { buf, start, end, chunk } = &mut d.mover else {
+        return Ok(false);
+    };
+    let mut moved = false;
+    let read_paused = d.read_pause.is_some_and(|t| now < t);
+    if start == end && !d.src_eof && d.src_ready && !read_paused {
+        let b = buf.get_or_insert_with(|| vec![0u8; *chunk].into_boxed_slice());
+        match env.read(d.src, b) {
+            Ok(0) if datagram_src => moved = true,
+            Ok(0) => {
+                d.src_eof = true;
+                moved = true;
+            }
+            Ok(n) => {
+                *start = 0;
+                *end = n;
+                d.src_idle_since = None;
+                moved = true;
+                if d.src == End::Remote {
+                    d.bytes += n as u64;
+                }
+                if let Some(delay) = env.delay {
+                    d.read_pause = Some(now + delay);
+                }
+            }
+            Err(e) if would_block(&e) => {
+                d.src_ready = false;
+                d.src_idle_since.get_or_insert(now);
+            }
+            // A stdin that fails to read has ended, as far as anyone can tell.
+            Err(_) if d.src == End::Stdin => {
+                d.src_eof = true;
+                moved = true;
+            }
+            Err(err) => return Err(EndError { end: d.src, err }),
+        }
+    }
+    let write_paused = d.write_pause.is_some_and(|t| now < t);
+    if start < end && d.dst_ready && !write_paused {
+        let b = buf.as_deref().unwrap_or(&[]);
+        let mut limit = *end;
+        if let Some(_interval) = env.line_interval {
+            if let Some(nl) = b[*start..*end].iter().position(|&c| c == b'\n') {
+                limit = *start + nl + 1;
+            }
+        }
+        if d.discard {
+            *start = *end;
+            moved = true;
+        } else {
+            match env.write(d.dst, &b[*start..limit]) {
+                Ok(n) => {
+                    *start += n;
+                    moved |= n > 0;
+                    if d.dst == End::Remote {
+                        d.bytes += n as u64;
+                    }
+                    if let Some(interval) = env.line_interval {
+                        if *start == limit && b.get(limit.wrapping_sub(1)) == Some(&b'\n') {
+                            d.write_pause = Some(now + interval);
+                        }
+                    }
+                }
+                Err(e) if would_block(&e) => d.dst_ready = false,
+                Err(err) => return Err(EndError { end: d.dst, err }),
+            }
+        }
+    }
+    if start == end {
+        *start = 0;
+        *end = 0;
+        if d.src_eof {
+            *buf = None;
+        }
+    }
+    Ok(moved)
+}
+
+fn pump_splice_via_pipe(d: &mut Direction, env: &mut Env<'_>) -> std::result::Result<bool, EndError> {
+    let Mover::Splice { pipe: Some((_, pw, cap)), in_pipe } = &mut d.mover else {
+        return Ok(false);
+    };
+    let mut moved = false;
+    if !d.src_eof && *in_pipe < *cap && d.src_ready {
+        match sys::splice(env.fd(d.src), pw.as_fd(), *cap - *in_pipe) {
+            Ok(0) => {
+                d.src_eof = true;
+                moved = true;
+            }
+            Ok(n) => {
+                *in_pipe += n;
+                d.src_idle_since = None;
+                moved = true;
+                if d.src == End::Remote {
+                    d.bytes += n as u64;
+                }
+            }
+            // With bytes in the pipe, EAGAIN may mean the pipe is full: drain first.
+            Err(e) if would_block(&e) && *in_pipe > 0 => {}
+            Err(e) if would_block(&e) => {
+                d.src_ready = false;
+                d.src_idle_since.get_or_insert_with(Instant::now);
+            }
+            Err(e) if splice_unsupported(&e) && *in_pipe == 0 && d.bytes == 0 => {
+                d.mover = Direction::copy(STREAM_CHUNK);
+                return Ok(true);
+            }
+            Err(_) if d.src == End::Stdin => {
+                d.src_eof = true;
+                moved = true;
+            }
+            Err(err) => return Err(EndError { end: d.src, err }),
+        }
+    }
+    let Mover::Splice { pipe: Some((pr, _, _)), in_pipe } = &mut d.mover else {
+        return Ok(moved);
+    };
+    if *in_pipe > 0 && d.dst_ready {
+        match sys::splice(pr.as_fd(), env.fd(d.dst), *in_pipe) {
+            Ok(n) => {
+                *in_pipe -= n;
+                moved |= n > 0;
+                if d.dst == End::Remote {
+                    d.bytes += n as u64;
+                }
+            }
+            Err(e) if would_block(&e) => d.dst_ready = false,
+            Err(err) => return Err(EndError { end: d.dst, err }),
+        }
+    }
+    Ok(moved)
+}
+
+fn pump_splice_direct(d: &mut Direction, env: &mut Env<'_>) -> std::result::Result<bool, EndError> {
+    if d.src_eof || d.blocked {
+        return Ok(false);
+    }
+    match sys::splice(env.fd(d.src), env.fd(d.dst), SPLICE_PIPE) {
+        Ok(0) => {
+            d.src_eof = true;
+            Ok(true)
+        }
+        Ok(n) => {
+            d.bytes += n as u64;
+            d.src_idle_since = None;
+            Ok(true)
+        }
+        Err(e) if would_block(&e) => {
+            // One of the two ends would block; which one matters only for stdin
+            // ("is there more to send?"), so ask it.
+            d.blocked = true;
+            if d.src != End::Stdin || !sys::ready_now(env.fd(d.src), PollFlags::POLLIN) {
+                d.src_idle_since.get_or_insert_with(Instant::now);
+            }
+            Ok(false)
+        }
+        Err(e) if splice_unsupported(&e) && d.bytes == 0 => {
+            d.mover = Direction::copy(STREAM_CHUNK);
+            Ok(true)
+        }
+        Err(_) if d.src == End::Stdin => {
+            d.src_eof = true;
+            Ok(true)
+        }
+        Err(err) => {
+            // Attribute the failure: a socket error is the remote's, a pipe error
+            // (EPIPE on stdout) the local end's.
+            let end = if d.src == End::Remote && err.raw_os_error() != Some(nix::libc::EPIPE) {
+                End::Remote
+            } else {
+                d.dst
+            };
+            Err(EndError { end, err })
+        }
+    }
+}
+
+/// Pick each direction's mover once, at set-up.
+fn choose_mover(src: FdKind, dst: FdKind, zero_copy: bool, chunk: usize) -> Mover {
+    if !zero_copy || !src.spliceable() || !dst.spliceable() {
+        return Direction::copy(chunk);
+    }
+    if src == FdKind::Pipe || dst == FdKind::Pipe {
+        return Mover::Splice { pipe: None, in_pipe: 0 };
+    }
+    match sys::splice_pipe(SPLICE_PIPE) {
+        Ok((r, w, cap)) => Mover::Splice { pipe: Some((r, w, cap)), in_pipe: 0 },
+        Err(_) => Direction::copy(chunk),
+    }
+}
+
+/// Run one session to its end.
+pub fn run(cfg: &Config, log: &Log, stdio: Stdio, mut transport: Transport, initial: Vec<u8>) -> Result<Report> {
+    let started = Instant::now();
+    let policy = &cfg.eof;
+    let datagram = transport.is_datagram();
+    let zero_copy = transport.is_plain_stream() && !cfg.bytes.any();
+
+    let up_chunk = if datagram { DGRAM_SEND_CHUNK } else { STREAM_CHUNK };
+    let down_chunk = if datagram { DGRAM_RECV_CHUNK } else { STREAM_CHUNK };
+    let remote_kind = FdKind::Socket;
+    let mut up = Direction::new(End::Stdin, End::Remote, choose_mover(stdio.input, remote_kind, zero_copy, up_chunk));
+    up.enabled = policy.read_stdin;
+    let down_zero_copy = zero_copy && policy.write_stdout && initial.is_empty();
+    let mut down = Direction::new(
+        End::Remote,
+        End::Stdout,
+        choose_mover(remote_kind, stdio.output, down_zero_copy, down_chunk),
+    );
+    down.discard = !policy.write_stdout;
+    if !initial.is_empty() {
+        down.bytes += initial.len() as u64;
+        let len = initial.len();
+        let mut b = initial;
+        b.resize(down_chunk.max(len), 0);
+        down.mover = Mover::Copy { buf: Some(b.into_boxed_slice()), start: 0, end: len, chunk: down_chunk };
+    }
+
+    let mut poll = Poll::new().map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
+    let reg = poll.registry();
+    let remote_raw = transport.fd().as_raw_fd();
+    reg.register(&mut SourceFd(&remote_raw), T_REMOTE, Interest::READABLE | Interest::WRITABLE)
+        .map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
+    if up.enabled && stdio.input.pollable() {
+        if stdio.input != FdKind::Tty {
+            let _ = sys::set_stdio_nonblocking(sys::stdin_fd());
+        }
+        let raw = 0;
+        if reg.register(&mut SourceFd(&raw), T_STDIN, Interest::READABLE).is_err() {
+            // Not pollable after all (e.g. an inherited epoll-hostile fd): treat
+            // it as always ready, as for regular files.
+        }
+    }
+    if stdio.output.pollable() {
+        if stdio.output != FdKind::Tty {
+            let _ = sys::set_stdio_nonblocking(sys::stdout_fd());
+        }
+        let raw = 1;
+        let _ = reg.register(&mut SourceFd(&raw), T_STDOUT, Interest::WRITABLE);
+    }
+
+    let mut env = Env {
+        stdio,
+        transport: &mut transport,
+        delay: cfg.bytes.delay,
+        line_interval: cfg.bytes.line_interval,
+    };
+    let mut events = Events::with_capacity(16);
+    let mut write_shut = false;
+    let mut quit_at: Option<Instant> = None;
+    let mut last_activity = Instant::now();
+    let mut reason = CloseReason::Eof;
+    let mut stdout_closed = false;
+
+    loop {
+        let now = Instant::now();
+        let moved_up = pump(&mut up, &mut env, now);
+        let moved_down = pump(&mut down, &mut env, now);
+        let flushed = env.transport.flush();
+        let mut moved = false;
+        for r in [moved_up, moved_down] {
+            match r {
+                Ok(m) => moved |= m,
+                Err(EndError { end: End::Stdout, .. }) => {
+                    // The reader of our stdout went away: nothing left to do.
+                    reason = CloseReason::StdoutClosed;
+                    return Ok(report(&up, &down, started, reason));
+                }
+                Err(EndError { err, .. }) => return Err(log.session_error(&err)),
+            }
+        }
+        let flushed = flushed.map_err(|e| log.session_error(&e))?;
+        if moved {
+            last_activity = now;
+        }
+
+        // Our reader should see EOF as soon as the peer's data is all out.
+        if down.done() && !stdout_closed {
+            stdout_closed = true;
+            if matches!(stdio.output, FdKind::Pipe | FdKind::Socket) {
+                let raw = 1;
+                let _ = poll.registry().deregister(&mut SourceFd(&raw));
+                sys::detach_stdout();
+            }
+        }
+
+        // The EOF policy decides what the new state of things means.
+        let linger = if stdio.input == FdKind::Tty { Duration::ZERO } else { STDIN_LINGER };
+        let stdin_quiet_at = up.src_idle_since.map(|t| t + linger);
+        loop {
+            let progress = eof::Progress {
+                stdin_done: up.enabled && up.done() && flushed,
+                stdin_idle: !up.enabled
+                    || (up.pending() == 0 && (up.src_eof || stdin_quiet_at.is_some_and(|t| now >= t))),
+                socket_done: down.done(),
+                stream: !datagram,
+                write_shut,
+                quit_armed: quit_at.is_some(),
+            };
+            match eof::next(policy, &progress) {
+                eof::Step::Continue => break,
+                eof::Step::HalfClose => {
+                    write_shut = true;
+                    let _ = env.transport.shutdown_write();
+                    let _ = env.transport.flush();
+                }
+                eof::Step::ArmQuit(d) => quit_at = Some(now + d),
+                eof::Step::Quit => return Ok(report(&up, &down, started, reason)),
+            }
+        }
+
+        // Timers.
+        let mut deadline: Option<Instant> = quit_at;
+        let idle = match cfg.timeouts.idle_after_stdin_eof {
+            Some(t) if up.src_eof => Some(cfg.timeouts.idle.map_or(t, |i| i.min(t))),
+            _ => cfg.timeouts.idle,
+        };
+        let idle_at = idle.map(|t| last_activity + t);
+        let linger_at = if down.done() && up.pending() == 0 { stdin_quiet_at } else { None };
+        for t in [idle_at, up.read_pause, up.write_pause, linger_at].into_iter().flatten() {
+            deadline = Some(deadline.map_or(t, |d| d.min(t)));
+        }
+        let now = Instant::now();
+        if quit_at.is_some_and(|t| now >= t) {
+            flush_down(&mut down, &mut env);
+            return Ok(report(&up, &down, started, reason));
+        }
+        if let (Some(at), Some(t)) = (idle_at, idle) {
+            if now >= at {
+                reason = CloseReason::Timeout;
+                flush_down(&mut down, &mut env);
+                return idle_expired(cfg, log, t, report(&up, &down, started, reason));
+            }
+        }
+        if up.read_pause.is_some_and(|t| now >= t) {
+            up.read_pause = None;
+            continue;
+        }
+        if up.write_pause.is_some_and(|t| now >= t) {
+            up.write_pause = None;
+            continue;
+        }
+        if linger_at.is_some_and(|t| now >= t) {
+            continue;
+        }
+        let timeout = deadline.map(|d| d.saturating_duration_since(now));
+        // Unpollable ends never wake us: if one of them can still move, loop.
+        if moved && (unpollable_ready(&up, &stdio) || unpollable_ready(&down, &stdio)) {
+            continue;
+        }
+        match poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::usage("event loop", crate::log::describe(&e))),
+        }
+        for ev in events.iter() {
+            match ev.token() {
+                T_STDIN => {
+                    up.src_ready = true;
+                    up.blocked = false;
+                }
+                T_STDOUT => {
+                    down.dst_ready = true;
+                    down.blocked = false;
+                    if (ev.is_error() || ev.is_write_closed()) && policy.write_stdout {
+                        return Ok(report(&up, &down, started, CloseReason::StdoutClosed));
+                    }
+                }
+                _ => {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        down.src_ready = true;
+                        up.dst_ready = true;
+                    }
+                    if ev.is_writable() || ev.is_error() {
+                        up.dst_ready = true;
+                        down.src_ready = true;
+                    }
+                    up.blocked = false;
+                    down.blocked = false;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a direction with an always-ready (unpollable) end can still move.
+fn unpollable_ready(d: &Direction, stdio: &Stdio) -> bool {
+    if !d.enabled || d.done() {
+        return false;
+    }
+    let src_unpollable = d.src == End::Stdin && !stdio.input.pollable();
+    let dst_unpollable = d.dst == End::Stdout && !stdio.output.pollable();
+    (src_unpollable && d.pending() == 0 && !d.src_eof && d.dst_ready) || (dst_unpollable && d.pending() > 0)
+}
+
+/// Best effort, without waiting: hand what has been received to stdout.
+fn flush_down(down: &mut Direction, env: &mut Env<'_>) {
+    down.src_eof = true;
+    let now = Instant::now();
+    for _ in 0..64 {
+        match pump(down, env, now) {
+            Ok(true) => continue,
+            _ => break,
+        }
+    }
+}
+
+fn idle_expired(cfg: &Config, log: &Log, t: Duration, r: Report) -> Result<Report> {
+    if log.personality != crate::config::Personality::Ncat {
+        return Ok(r);
+    }
+    let ms = t.as_millis();
+    Err(match cfg.role {
+        Role::Connect => Error::network(format!("Ncat: Idle timeout expired ({ms} ms).")),
+        Role::Listen => Error::with_code(format!("Ncat: Idle timeout expired ({ms} ms). QUITTING."), 2),
+    })
+}
+
+fn report(up: &Direction, down: &Direction, started: Instant, reason: CloseReason) -> Report {
+    Report { sent: up.bytes, received: down.bytes, duration: started.elapsed(), reason }
+}

@@ -1,0 +1,129 @@
+//! The two ways a run starts — connect and listen — up to the point where a
+//! session takes over.
+
+use crate::config::{Address, Config, Role};
+use crate::error::{Error, Result};
+use crate::log::{describe, Log};
+use crate::net::{self, Listeners};
+use crate::relay::{self, Stdio, Transport};
+use crate::sys;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Run the configuration; returns the exit code.
+pub fn run(cfg: &Config) -> Result<i32> {
+    sys::ensure_std_fds();
+    sys::restore_stdio_on_signals();
+    let stdio = Stdio { input: sys::classify(sys::stdin_fd()), output: sys::classify(sys::stdout_fd()) };
+    let log = Log { personality: cfg.personality, prog: cfg.prog.clone(), verbose: cfg.verbose };
+    log.version_banner();
+    if cfg.tls.is_some() {
+        return Err(Error::usage("--ssl", "not supported yet"));
+    }
+    let result = match cfg.role {
+        Role::Connect => connect(cfg, &log, stdio),
+        Role::Listen => listen(cfg, &log, stdio),
+    };
+    sys::restore_stdio();
+    result
+}
+
+fn connect(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
+    let remote = net::connect(cfg, log)?;
+    let path = match &cfg.address {
+        Address::Unix(p) => Some(p.display().to_string()),
+        Address::Inet { .. } => None,
+    };
+    log.connected(remote.peer.as_ref(), path.as_deref(), cfg.proto);
+    let transport = Transport::Plain { fd: remote.fd, datagram: cfg.proto.is_datagram() };
+    finish(log, relay::run(cfg, log, stdio, transport, Vec::new()))
+}
+
+fn finish(log: &Log, r: Result<relay::Report>) -> Result<i32> {
+    let report = r?;
+    log.summary(report.sent, report.received, report.duration.as_secs_f64());
+    Ok(0)
+}
+
+fn listen(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
+    let mut listeners = net::listen(cfg, log)?;
+    announce(cfg, log, &listeners);
+    if cfg.test_banner {
+        crate::log::emit("NCAT TEST: LISTEN");
+    }
+    let ready = wait_readable(&listeners)?;
+    let (fd, peer) = listeners.socks.swap_remove(ready);
+    if cfg.proto.is_datagram() {
+        return serve_datagram(cfg, log, stdio, fd, listeners);
+    }
+    let accepted = net::accept(&fd);
+    // One client only: the listening sockets close now, so a second client is
+    // refused rather than left waiting (ncat, traditional nc).
+    drop(fd);
+    listeners.socks.clear();
+    let (conn, peer_addr) = accepted.map_err(|e| Error::network(format!("rnc: accept : {}", describe(&e))))?;
+    log.connection_from(peer_addr.as_ref(), peer.as_ref());
+    let transport = Transport::Plain { fd: conn, datagram: false };
+    let r = finish(log, relay::run(cfg, log, stdio, transport, Vec::new()));
+    drop(listeners);
+    r
+}
+
+fn announce(cfg: &Config, log: &Log, l: &Listeners) {
+    match &cfg.address {
+        Address::Unix(p) => log.listening_unix(&p.display().to_string()),
+        Address::Inet { .. } => {
+            for (_, addr) in &l.socks {
+                if let Some(a) = addr {
+                    log.listening(a);
+                }
+            }
+        }
+    }
+}
+
+/// Block until one of the listening sockets has a client (or a datagram).
+fn wait_readable(l: &Listeners) -> Result<usize> {
+    loop {
+        let mut fds: Vec<PollFd<'_>> = l.socks.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+        match nix::poll::poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {
+                if let Some(i) = fds.iter().position(|f| f.revents().is_some_and(|r| !r.is_empty())) {
+                    return Ok(i);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::usage("poll", e.desc())),
+        }
+    }
+}
+
+/// A datagram listener locks onto the sender of its first datagram.
+fn serve_datagram(cfg: &Config, log: &Log, stdio: Stdio, fd: OwnedFd, listeners: Listeners) -> Result<i32> {
+    let mut buf = vec![0u8; 65536];
+    let (n, from) = loop {
+        match net::recv_from(&fd, &mut buf) {
+            Ok(r) => break r,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => {
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let _ = nix::poll::poll(&mut fds, PollTimeout::NONE);
+            }
+            Err(e) => return Err(Error::network(format!("rnc: recvfrom : {}", describe(&e)))),
+        }
+    };
+    buf.truncate(n);
+    let peer = from.as_socket();
+    log.connection_from(peer.as_ref(), net::local_addr(&fd).as_ref());
+    let mut local_cfg;
+    let mut cfg = cfg;
+    // An unnamed Unix datagram peer cannot be answered: receive only.
+    if net::connect_to(&fd, &from).is_err() {
+        local_cfg = cfg.clone();
+        local_cfg.eof.read_stdin = false;
+        cfg = &local_cfg;
+    }
+    let transport = Transport::Plain { fd, datagram: true };
+    let r = finish(log, relay::run(cfg, log, stdio, transport, buf));
+    drop(listeners);
+    r
+}
