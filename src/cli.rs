@@ -1,15 +1,2588 @@
 //! Command line: the clap definition, personalities and resolution into `Config`.
-//! (Placeholder until the cli module lands.)
+//!
+//! Flow: pick the personality (argv[0] < `RNC_COMPAT` < `--compat`, the last one
+//! found by a pre-scan because it changes the grammar), build the clap `Command`
+//! for that personality, parse, then resolve the matches into a validated
+//! [`Config`]. Every failure is one line `rnc: <what> : <why>`, exit 2.
 
-use crate::config::Config;
+use crate::config::{
+    Address, ByteOptions, Config, EofPolicy, Family, Personality, Proto, Role, SockOptions,
+    Timeouts, TlsOptions,
+};
 use crate::error::{Error, Result};
-use std::ffi::OsString;
+use clap::builder::PossibleValue;
+use clap::error::{ContextKind, ErrorKind};
+use clap::parser::ValueSource;
+use clap::{value_parser, Arg, ArgAction, ArgMatches, Command, ValueHint};
+use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+/// What `parse` decided.
+#[derive(Debug)]
 pub enum Parsed {
+    /// Run with this configuration.
     Run(Box<Config>),
+    /// Print `text` (stdout when `code` is 0, stderr otherwise) and exit with `code`
+    /// (`--help`, `--version`).
     Exit { text: String, code: i32 },
 }
 
-pub fn parse<I: IntoIterator<Item = OsString>>(_args: I) -> Result<Parsed> {
-    Err(Error::usage("arguments", "command line parsing is not built yet"))
+/// Listen port when none is given in the ncat personality.
+pub const NCAT_DEFAULT_PORT: u16 = 31337;
+
+/// Environment variable that selects the personality (weaker than `--compat`).
+pub const COMPAT_ENV: &str = "RNC_COMPAT";
+
+/// Parse `args` (argv[0] included) into a run configuration, reading `RNC_COMPAT`
+/// from the environment.
+pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Parsed> {
+    parse_with_env(args, std::env::var_os(COMPAT_ENV))
+}
+
+/// [`parse`] with the value of `RNC_COMPAT` given explicitly (`None` = unset), so
+/// tests need not touch the process environment.
+pub fn parse_with_env<I: IntoIterator<Item = OsString>>(
+    args: I,
+    compat_env: Option<OsString>,
+) -> Result<Parsed> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let argv0 = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| OsString::from("rnc"));
+    let personality = detect_personality(&args, compat_env.as_deref())?;
+    let cmd = command(personality);
+    let matches = match cmd.clone().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => return clap_error(e, &cmd, &args),
+    };
+    let m = Matches {
+        m: &matches,
+        cmd: &cmd,
+        args: &args,
+    };
+    let cfg = resolve(&m, personality, prog_name(&argv0))?;
+    Ok(Parsed::Run(Box::new(cfg)))
+}
+
+// ---------------------------------------------------------------------------
+// Personality
+
+/// The personality a program name selects: `nc`, `netcat`, `nc.openbsd` →
+/// OpenBSD; `nc.traditional` → traditional; anything else → ncat.
+pub fn personality_from_argv0(argv0: &OsStr) -> Personality {
+    let base = Path::new(argv0)
+        .file_name()
+        .unwrap_or(argv0)
+        .to_string_lossy();
+    match base.as_ref() {
+        "nc" | "netcat" | "nc.openbsd" => Personality::OpenBsd,
+        "nc.traditional" => Personality::Traditional,
+        _ => Personality::Ncat,
+    }
+}
+
+/// A personality by its `--compat` / `RNC_COMPAT` name.
+pub fn personality_from_name(name: &str) -> Option<Personality> {
+    match name {
+        "ncat" => Some(Personality::Ncat),
+        "openbsd" => Some(Personality::OpenBsd),
+        "traditional" => Some(Personality::Traditional),
+        _ => None,
+    }
+}
+
+const COMPAT_NAMES: &str = "ncat, openbsd or traditional";
+
+fn named_personality(what: &str, value: &OsStr) -> Result<Personality> {
+    value
+        .to_str()
+        .and_then(personality_from_name)
+        .ok_or_else(|| {
+            Error::usage(
+                what,
+                format!(
+                    "unknown personality {} (expected {COMPAT_NAMES})",
+                    quote_os(value)
+                ),
+            )
+        })
+}
+
+/// argv[0] < `RNC_COMPAT` < `--compat` (last one wins; a pre-scan before clap,
+/// because the personality decides the grammar).
+fn detect_personality(args: &[OsString], env: Option<&OsStr>) -> Result<Personality> {
+    let mut p = args
+        .first()
+        .map(|a| personality_from_argv0(a))
+        .unwrap_or(Personality::Ncat);
+    if let Some(v) = env.filter(|v| !v.is_empty()) {
+        p = named_personality(COMPAT_ENV, v)?;
+    }
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        let bytes = a.as_encoded_bytes();
+        if bytes == b"--" {
+            break;
+        }
+        if bytes == b"--compat" {
+            match it.next() {
+                Some(v) => p = named_personality("--compat", v)?,
+                None => break, // clap reports the missing value
+            }
+        } else if let Some(v) = bytes.strip_prefix(b"--compat=") {
+            p = named_personality(
+                "--compat",
+                &OsString::from(String::from_utf8_lossy(v).as_ref()),
+            )?;
+        }
+    }
+    Ok(p)
+}
+
+fn prog_name(argv0: &OsStr) -> String {
+    let base = Path::new(argv0)
+        .file_name()
+        .unwrap_or(argv0)
+        .to_string_lossy();
+    if base.is_empty() {
+        "rnc".to_string()
+    } else {
+        base.into_owned()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The clap command
+
+const H_MODE: &str = "Mode and address";
+const H_TIME: &str = "Timing";
+const H_FLOW: &str = "Data flow";
+const H_SOCK: &str = "Socket options";
+const H_TLS: &str = "TLS";
+const H_MISC: &str = "Other";
+
+fn opt(id: &'static str, heading: &'static str) -> Arg {
+    Arg::new(id).help_heading(heading).action(ArgAction::Set)
+}
+
+/// A TIME or SIZE option: `-w -1` is a bad value, not a missing one.
+fn num_opt(id: &'static str, heading: &'static str) -> Arg {
+    opt(id, heading).allow_negative_numbers(true)
+}
+
+fn flag(id: &'static str, heading: &'static str) -> Arg {
+    Arg::new(id)
+        .help_heading(heading)
+        .action(ArgAction::SetTrue)
+}
+
+fn hidden_opt(id: &'static str) -> Arg {
+    Arg::new(id)
+        .action(ArgAction::Set)
+        .hide(true)
+        .value_parser(value_parser!(OsString))
+}
+
+fn hidden_flag(id: &'static str) -> Arg {
+    Arg::new(id).action(ArgAction::SetTrue).hide(true)
+}
+
+/// Options of later issues: recognised, hidden, rejected with "not supported yet".
+/// Ids listed in the order they are reported.
+const LATER_ISSUE_IDS: &[&str] = &[
+    "exec",
+    "sh-exec",
+    "lua-exec",
+    "proxy",
+    "proxy-type",
+    "proxy-auth",
+    "proxy-dns",
+    "hex-dump",
+    "broker",
+    "chat",
+    "allow",
+    "allowfile",
+    "deny",
+    "denyfile",
+    "max-conns",
+    "min-ttl",
+    "zero-io",
+    "output",
+    "append-output",
+    "crlf",
+    "telnet",
+    "source-route",
+    "source-route-pointer",
+    "randomize",
+    "sctp",
+    "vsock",
+    "on-close",
+];
+
+fn later_issue_args(p: Personality) -> Vec<Arg> {
+    let obsd = p == Personality::OpenBsd;
+    let mut proxy = hidden_opt("proxy").long("proxy");
+    let mut hex = hidden_opt("hex-dump").long("hex-dump");
+    let mut max_conns = hidden_opt("max-conns").long("max-conns");
+    let mut v = Vec::new();
+    if obsd {
+        // OpenBSD: -x proxy address, -m minimum TTL.
+        proxy = proxy.short('x');
+        v.push(hidden_opt("min-ttl").short('m'));
+    } else {
+        hex = hex.short('x');
+        max_conns = max_conns.short('m');
+    }
+    v.extend([
+        hidden_opt("exec").short('e').long("exec"),
+        hidden_opt("sh-exec").short('c').long("sh-exec"),
+        hidden_opt("lua-exec").long("lua-exec"),
+        proxy,
+        hidden_opt("proxy-type").short('X').long("proxy-type"),
+        hidden_opt("proxy-auth").short('P').long("proxy-auth"),
+        hidden_opt("proxy-dns").long("proxy-dns"),
+        hex,
+        hidden_flag("broker").long("broker"),
+        hidden_flag("chat").long("chat"),
+        hidden_opt("allow").long("allow"),
+        hidden_opt("allowfile").long("allowfile"),
+        hidden_opt("deny").long("deny"),
+        hidden_opt("denyfile").long("denyfile"),
+        max_conns,
+        hidden_flag("zero-io").short('z'),
+        hidden_opt("output").short('o').long("output"),
+        hidden_flag("append-output").long("append-output"),
+        hidden_flag("crlf").short('C').long("crlf"),
+        hidden_flag("telnet").short('t').long("telnet"),
+        hidden_opt("source-route").short('g'),
+        hidden_opt("source-route-pointer").short('G'),
+        hidden_flag("randomize").short('r'),
+        hidden_flag("sctp").long("sctp"),
+        hidden_flag("vsock").long("vsock"),
+        hidden_opt("on-close").long("on-close"),
+    ]);
+    v
+}
+
+/// The clap command for personality `p`. The letters `-w -i -d -k -x -m` mean
+/// what they mean in that family; long options keep their ncat meaning everywhere.
+pub fn command(p: Personality) -> Command {
+    build_command(p, true)
+}
+
+/// [`command`] without the hidden options (`--test` and those of later issues),
+/// for shell completions, which would otherwise offer them.
+pub fn docs_command(p: Personality) -> Command {
+    build_command(p, false)
+}
+
+fn build_command(p: Personality, with_hidden: bool) -> Command {
+    let ncat = p == Personality::Ncat;
+    let obsd = p == Personality::OpenBsd;
+    let trad = p == Personality::Traditional;
+
+    let listen_help = match p {
+        Personality::Ncat => "Listen for one incoming connection (port 31337 when none is given)",
+        Personality::OpenBsd => "Listen for one incoming connection (a port is required)",
+        Personality::Traditional => {
+            "Listen for one incoming connection (without a port the system picks one)"
+        }
+    };
+    let wait_help = match p {
+        Personality::Ncat => "Connect timeout",
+        Personality::OpenBsd => {
+            "Connect timeout; also quit when the connection has been idle this long"
+        }
+        Personality::Traditional => {
+            "Connect timeout; also quit when idle this long once stdin has ended"
+        }
+    };
+
+    let mut cmd = Command::new("rnc")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Read and write data across TCP, UDP and Unix sockets (netcat)")
+        .long_about(
+            "rnc reads data from standard input and sends it over a network connection, \
+             and writes what it receives to standard output. It is a memory-safe netcat that \
+             accepts the command lines of Nmap's ncat, OpenBSD nc and traditional nc; letters \
+             that differ between them follow the selected personality (see PERSONALITIES).",
+        )
+        .override_usage(
+            "rnc [OPTIONS] HOST PORT\n       rnc [OPTIONS] -l [HOST] [PORT]\n       \
+             rnc [OPTIONS] -U [-l] PATH",
+        )
+        .disable_version_flag(true)
+        .disable_help_flag(true)
+        .args_override_self(true)
+        .max_term_width(100)
+        .after_help("See 'rnc --help' for personalities, end-of-file rules and exit codes.")
+        .after_long_help(doc_sections_text());
+
+    // Mode and address.
+    cmd = cmd.args([
+        flag("ipv4", H_MODE).short('4').help("Use IPv4 only"),
+        flag("ipv6", H_MODE).short('6').help("Use IPv6 only"),
+        flag("listen", H_MODE)
+            .short('l')
+            .long("listen")
+            .help(listen_help),
+        opt("source-port", H_MODE)
+            .short('p')
+            .long("source-port")
+            .value_name("PORT")
+            .help("Local port to connect from; with -l, the port to listen on"),
+        opt("source", H_MODE)
+            .short('s')
+            .long("source")
+            .value_name("ADDR")
+            .value_hint(ValueHint::Hostname)
+            .help(
+                "Local address to connect from; with -l, the address to listen on; \
+                 with -U -u, the local socket path",
+            ),
+        flag("nodns", H_MODE)
+            .short('n')
+            .long("nodns")
+            .help("Do not resolve host names (only numeric addresses are accepted)"),
+        flag("udp", H_MODE)
+            .short('u')
+            .long("udp")
+            .help("Use UDP instead of TCP"),
+        flag("unixsock", H_MODE).short('U').long("unixsock").help(
+            "Use a Unix domain socket (a datagram socket with -u); @NAME is an abstract socket",
+        ),
+    ]);
+
+    // Timing.
+    cmd = cmd.args([
+        num_opt("wait", H_TIME)
+            .short('w')
+            .long("wait")
+            .value_name("TIME")
+            .help(wait_help),
+        num_opt("quit-after-eof", H_TIME)
+            .short('q')
+            .value_name("TIME")
+            .allow_negative_numbers(true)
+            .help("Quit TIME after end of input on stdin (negative: never)"),
+    ]);
+    let mut idle = num_opt("idle-timeout", H_TIME)
+        .long("idle-timeout")
+        .value_name("TIME")
+        .help("Quit when nothing has been sent or received for TIME");
+    let mut delay = num_opt("delay", H_TIME)
+        .long("delay")
+        .value_name("TIME")
+        .help("Sleep TIME after each chunk read from stdin");
+    if ncat {
+        idle = idle.short('i');
+    } else {
+        cmd = cmd.arg(
+            num_opt("interval", H_TIME)
+                .short('i')
+                .value_name("TIME")
+                .help("Send stdin one line at a time, sleeping TIME after each line"),
+        );
+    }
+    if !obsd {
+        delay = delay.short('d');
+    }
+    cmd = cmd.args([idle, delay]);
+
+    // Data flow.
+    let mut keep_open = flag("keep-open", H_FLOW)
+        .long("keep-open")
+        .help("Connect mode: do not quit when the peer closes; run until stdin is done too");
+    let mut no_stdin = flag("no-stdin", H_FLOW)
+        .long("no-stdin")
+        .help("Do not read stdin");
+    if !trad {
+        keep_open = keep_open.short('k');
+    }
+    if obsd {
+        no_stdin = no_stdin.short('d');
+    }
+    cmd = cmd.args([
+        keep_open,
+        no_stdin,
+        flag("send-only", H_FLOW)
+            .long("send-only")
+            .help("Only send data; discard what is received and quit at end of stdin"),
+        flag("recv-only", H_FLOW)
+            .long("recv-only")
+            .help("Only receive data; never read stdin or send"),
+        flag("no-shutdown", H_FLOW)
+            .long("no-shutdown")
+            .help("Do not half-close the connection (shutdown SHUT_WR) at end of stdin"),
+        flag("half-close", H_FLOW)
+            .short('N')
+            .help("Half-close at end of stdin (accepted for OpenBSD nc; this is the default)"),
+    ]);
+
+    // Socket options.
+    if trad {
+        cmd = cmd.arg(
+            flag("keepalive", H_SOCK)
+                .short('k')
+                .help("Enable TCP keepalive (SO_KEEPALIVE)"),
+        );
+    }
+    cmd = cmd.args([
+        flag("broadcast", H_SOCK).short('b').help("Allow broadcast (SO_BROADCAST)"),
+        num_opt("recv-buffer", H_SOCK)
+            .short('I')
+            .value_name("SIZE")
+            .help("Receive buffer size (SO_RCVBUF); K and M suffixes allowed"),
+        num_opt("send-buffer", H_SOCK)
+            .short('O')
+            .value_name("SIZE")
+            .help("Send buffer size (SO_SNDBUF); K and M suffixes allowed"),
+        opt("tos", H_SOCK)
+            .short('T')
+            .value_name("TOS")
+            .help("IP type of service: a number, or lowdelay, throughput, reliability, lowcost, critical, inetcontrol, netcontrol, af11..af43, cs0..cs7, ef"),
+        opt("ttl", H_SOCK)
+            .short('M')
+            .value_name("TTL")
+            .help("Outgoing IP TTL / IPv6 hop limit (1-255)"),
+    ]);
+
+    // TLS.
+    cmd = cmd.args([
+        flag("ssl", H_TLS)
+            .long("ssl")
+            .help("Use TLS (DTLS with -u)"),
+        opt("ssl-cert", H_TLS)
+            .long("ssl-cert")
+            .value_name("FILE")
+            .value_parser(value_parser!(PathBuf))
+            .value_hint(ValueHint::FilePath)
+            .help("Certificate (PEM) to present"),
+        opt("ssl-key", H_TLS)
+            .long("ssl-key")
+            .value_name("FILE")
+            .value_parser(value_parser!(PathBuf))
+            .value_hint(ValueHint::FilePath)
+            .help("Private key (PEM) of --ssl-cert"),
+        flag("ssl-verify", H_TLS)
+            .long("ssl-verify")
+            .help("Verify the server certificate (implies --ssl)"),
+        opt("ssl-trustfile", H_TLS)
+            .long("ssl-trustfile")
+            .value_name("FILE")
+            .value_parser(value_parser!(PathBuf))
+            .value_hint(ValueHint::FilePath)
+            .help("Trusted certificates (PEM) instead of the system store"),
+        opt("ssl-servername", H_TLS)
+            .long("ssl-servername")
+            .value_name("NAME")
+            .help("Server name for SNI and verification"),
+        opt("ssl-alpn", H_TLS)
+            .long("ssl-alpn")
+            .value_name("LIST")
+            .help("ALPN protocols to offer, comma separated"),
+        opt("ssl-ciphers", H_TLS)
+            .long("ssl-ciphers")
+            .value_name("CIPHERS")
+            .help("Cipher suites to allow"),
+    ]);
+
+    // Other.
+    cmd = cmd.args([
+        Arg::new("verbose")
+            .short('v')
+            .long("verbose")
+            .action(ArgAction::Count)
+            .help_heading(H_MISC)
+            .help("Be verbose (repeat for more)"),
+        opt("compat", H_MISC)
+            .long("compat")
+            .value_name("PERSONALITY")
+            .value_parser([
+                PossibleValue::new("ncat").help("Nmap ncat (default)"),
+                PossibleValue::new("openbsd").help("OpenBSD nc"),
+                PossibleValue::new("traditional").help("traditional (Hobbit) nc"),
+            ])
+            .help("Meaning of the letters that differ between netcats (see PERSONALITIES)"),
+        Arg::new("help")
+            .short('h')
+            .long("help")
+            .action(ArgAction::Help)
+            .help_heading(H_MISC)
+            .help("Print help (-h: a summary)"),
+        Arg::new("version")
+            .long("version")
+            .action(ArgAction::Version)
+            .help_heading(H_MISC)
+            .help("Print version"),
+    ]);
+
+    if with_hidden {
+        cmd = cmd.arg(flag("test", H_MISC).long("test").hide(true));
+        cmd = cmd.args(later_issue_args(p));
+    }
+
+    cmd.args([
+        Arg::new("host")
+            .value_name("HOST")
+            .value_parser(value_parser!(OsString))
+            .value_hint(ValueHint::Hostname)
+            .help("Host to connect to; with -l the address to listen on (optional); with -U a socket path"),
+        Arg::new("port")
+            .value_name("PORT")
+            .value_parser(value_parser!(OsString))
+            .help("Port to connect to; with -l the port to listen on"),
+    ])
+}
+
+// ---------------------------------------------------------------------------
+// Documentation shared by --help and the man page
+
+/// A section of extra documentation: shown after the options by `--help` and
+/// rendered as a man page section by `examples/gen-docs.rs`.
+pub struct DocSection {
+    pub title: &'static str,
+    pub intro: &'static str,
+    /// (term, description) pairs.
+    pub items: &'static [(&'static str, &'static str)],
+}
+
+pub const DOC_SECTIONS: &[DocSection] = &[
+    DocSection {
+        title: "PERSONALITIES",
+        intro: "Some letters mean different things in ncat, OpenBSD nc and traditional nc. \
+                rnc picks a personality from, in increasing priority: the program name \
+                (nc, netcat and nc.openbsd select openbsd; nc.traditional selects traditional; \
+                any other name selects ncat), the RNC_COMPAT environment variable, and --compat. \
+                Long options keep their ncat meaning in every personality.",
+        items: &[
+            (
+                "ncat",
+                "-w is the connect timeout; -i (--idle-timeout) quits when idle; -d (--delay) \
+                 sleeps after each read from stdin; -k (--keep-open) keeps running after the \
+                 peer closes; -l without a port listens on 31337.",
+            ),
+            (
+                "openbsd",
+                "-w is the connect timeout and also an idle timeout; -i sends stdin one line \
+                 at a time, sleeping after each line; -d does not read stdin; -k is as in ncat; \
+                 -l needs a port.",
+            ),
+            (
+                "traditional",
+                "-w is the connect timeout and also an idle timeout once stdin has ended; -i is \
+                 as in openbsd; -k enables SO_KEEPALIVE; -d is as in ncat; -l without a port \
+                 lets the system pick one.",
+            ),
+        ],
+    },
+    DocSection {
+        title: "ADDRESSES",
+        intro: "To connect, give HOST PORT (PATH with -U). To listen, every netcat spelling \
+                works in every personality: -l PORT, -l -p PORT, -lp PORT, -l HOST PORT, \
+                -l -p PORT HOST and -l -s HOST -p PORT. A lone argument of up to five digits \
+                after -l is a port. Without a listen address rnc listens on both 0.0.0.0 and :: \
+                unless -4 or -6 is given. A Unix socket path that starts with @ names a Linux \
+                abstract socket. TIME values are seconds (decimals allowed) or take a suffix: \
+                500ms, 2s, 1m, 1h.",
+        items: &[],
+    },
+    DocSection {
+        title: "END OF FILE",
+        intro: "",
+        items: &[
+            (
+                "end of stdin",
+                "Once everything read from stdin has been sent, rnc half-closes the \
+                 connection (shutdown SHUT_WR) and keeps receiving. --no-shutdown skips the \
+                 half-close, -q TIME quits TIME after the end of stdin, and --send-only quits \
+                 at once.",
+            ),
+            (
+                "peer closes",
+                "rnc flushes standard output and exits 0 once the stdin data already \
+                 available has been sent. With -k (connect mode) it keeps running until stdin \
+                 has ended too.",
+            ),
+            (
+                "listen mode",
+                "rnc serves one client and exits when that session ends; stdin is not read \
+                 before a client has connected.",
+            ),
+            (
+                "UDP",
+                "A UDP client does not quit at the end of stdin by itself (use -q or -w). A UDP \
+                 listener talks only to its first peer.",
+            ),
+        ],
+    },
+    DocSection {
+        title: "EXIT STATUS",
+        intro: "",
+        items: &[
+            (
+                "0",
+                "Success, including when the peer closed the connection or standard output \
+                 was closed.",
+            ),
+            (
+                "1",
+                "Network error: connection refused or reset, connect timeout, idle timeout in \
+                 connect mode.",
+            ),
+            (
+                "2",
+                "Bad option or value, name resolution failure, idle timeout in listen mode, \
+                 or another error.",
+            ),
+        ],
+    },
+    DocSection {
+        title: "ENVIRONMENT",
+        intro: "",
+        items: &[(
+            "RNC_COMPAT",
+            "Personality (ncat, openbsd or traditional) when --compat is not given; it \
+             overrides the one chosen by the program name.",
+        )],
+    },
+    DocSection {
+        title: "EXAMPLES",
+        intro: "",
+        items: &[
+            ("rnc example.com 80", "Connect to port 80 of example.com."),
+            (
+                "rnc -l 1234 > file",
+                "Accept one connection on port 1234 and save what it sends.",
+            ),
+            (
+                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | rnc example.com 80",
+                "Send a request and print the reply until the server closes.",
+            ),
+            (
+                "rnc -u -q 2 192.0.2.1 53 < query",
+                "Send a UDP datagram and wait two seconds for answers.",
+            ),
+        ],
+    },
+];
+
+/// Word-wrap `text` to `width` columns, every line prefixed by `indent`.
+fn wrap_into(out: &mut String, text: &str, indent: usize, width: usize) {
+    let mut col = 0;
+    for word in text.split_whitespace() {
+        if col > 0 && col + 1 + word.len() > width {
+            out.push('\n');
+            col = 0;
+        }
+        if col == 0 {
+            out.push_str(&" ".repeat(indent));
+            col = indent;
+        } else {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += word.len();
+    }
+    if col > 0 {
+        out.push('\n');
+    }
+}
+
+/// The plain-text form of [`DOC_SECTIONS`] used by `--help`.
+fn doc_sections_text() -> String {
+    let mut out = String::new();
+    for (i, s) in DOC_SECTIONS.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(s.title);
+        out.push_str(":\n");
+        if !s.intro.is_empty() {
+            wrap_into(&mut out, s.intro, 2, 80);
+        }
+        for (term, desc) in s.items {
+            let _ = writeln!(out, "  {term}");
+            wrap_into(&mut out, desc, 10, 80);
+        }
+    }
+    // clap prints a newline after after_long_help itself.
+    while out.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Clap errors → one line
+
+/// `'value'` with control characters escaped, so a message stays one line.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.escape_debug())
+}
+
+fn quote_os(s: &OsStr) -> String {
+    quote(&s.to_string_lossy())
+}
+
+fn clap_error(e: clap::Error, cmd: &Command, args: &[OsString]) -> Result<Parsed> {
+    let ctx = |k: ContextKind| e.get(k).map(|v| v.to_string());
+    let arg_name = |s: Option<String>| -> String {
+        match s {
+            Some(d) => spelling_of_display(cmd, args, &d),
+            None => "arguments".to_string(),
+        }
+    };
+    let err = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            return Ok(Parsed::Exit {
+                text: e.render().to_string(),
+                code: 0,
+            });
+        }
+        ErrorKind::UnknownArgument => {
+            let what = ctx(ContextKind::InvalidArg).unwrap_or_else(|| "arguments".into());
+            let what = what.escape_debug().to_string();
+            if what.starts_with('-') {
+                match ctx(ContextKind::SuggestedArg) {
+                    Some(s) => Error::usage(what, format!("unknown option (did you mean {s}?)")),
+                    None => Error::usage(what, "unknown option (see rnc --help)"),
+                }
+            } else {
+                Error::usage(what, "unexpected argument (see rnc --help)")
+            }
+        }
+        ErrorKind::InvalidValue => {
+            let what = arg_name(ctx(ContextKind::InvalidArg));
+            let bad = ctx(ContextKind::InvalidValue).unwrap_or_default();
+            if bad.is_empty() {
+                Error::usage(what, "a value is required")
+            } else {
+                let valid = match e.get(ContextKind::ValidValue) {
+                    Some(clap::error::ContextValue::Strings(v)) if !v.is_empty() => {
+                        format!(" (expected {})", v.join(", "))
+                    }
+                    _ => String::new(),
+                };
+                Error::usage(what, format!("invalid value {}{valid}", quote(&bad)))
+            }
+        }
+        ErrorKind::ArgumentConflict => {
+            let what = arg_name(ctx(ContextKind::InvalidArg));
+            match ctx(ContextKind::PriorArg) {
+                Some(prior) => Error::usage(
+                    what,
+                    format!(
+                        "cannot be used with {}",
+                        spelling_of_display(cmd, args, &prior)
+                    ),
+                ),
+                None => Error::usage(what, "conflicts with another option"),
+            }
+        }
+        ErrorKind::NoEquals => Error::usage(
+            arg_name(ctx(ContextKind::InvalidArg)),
+            "the value must be given with '='",
+        ),
+        ErrorKind::TooManyValues | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            let display = ctx(ContextKind::InvalidArg);
+            let why = match display.as_deref().and_then(|d| arg_by_display(cmd, d)) {
+                Some(a) if !takes_value(a) => "does not take a value",
+                _ => "wrong number of values",
+            };
+            Error::usage(arg_name(display), why)
+        }
+        ErrorKind::InvalidUtf8 => {
+            Error::usage(arg_name(ctx(ContextKind::InvalidArg)), "not valid UTF-8")
+        }
+        ErrorKind::MissingRequiredArgument => Error::usage(
+            arg_name(ctx(ContextKind::InvalidArg)),
+            "a required argument is missing",
+        ),
+        _ => {
+            let text = e.render().to_string();
+            let line = text.lines().next().unwrap_or("invalid command line");
+            let line = line.strip_prefix("error: ").unwrap_or(line);
+            Error::usage("arguments", line.escape_debug())
+        }
+    };
+    Err(err)
+}
+
+/// The `Arg` behind a clap display such as `--wait <TIME>` or `-w <TIME>`.
+fn arg_by_display<'c>(cmd: &'c Command, display: &str) -> Option<&'c Arg> {
+    let flag = display.split([' ', '=']).next().unwrap_or(display);
+    if let Some(long) = flag.strip_prefix("--") {
+        cmd.get_arguments().find(|a| a.get_long() == Some(long))
+    } else if let Some(short) = flag.strip_prefix('-') {
+        let mut cs = short.chars();
+        match (cs.next(), cs.next()) {
+            (Some(c), None) => cmd.get_arguments().find(|a| a.get_short() == Some(c)),
+            _ => None,
+        }
+    } else {
+        cmd.get_arguments().find(|a| {
+            a.get_value_names()
+                .is_some_and(|v| v.iter().any(|n| n == flag))
+        })
+    }
+}
+
+fn spelling_of_display(cmd: &Command, args: &[OsString], display: &str) -> String {
+    match arg_by_display(cmd, display) {
+        Some(a) => spelling(cmd, args, a),
+        None => display.split(' ').next().unwrap_or(display).to_string(),
+    }
+}
+
+fn takes_value(a: &Arg) -> bool {
+    matches!(a.get_action(), ArgAction::Set | ArgAction::Append)
+}
+
+/// How the user spelled option `a` on the command line (`-w` or `--wait`); the
+/// long name (else the short one) when it cannot be found.
+fn spelling(cmd: &Command, args: &[OsString], a: &Arg) -> String {
+    let canonical = match (a.get_long(), a.get_short()) {
+        (Some(l), _) => format!("--{l}"),
+        (None, Some(s)) => format!("-{s}"),
+        (None, None) => a.get_id().to_string(),
+    };
+    if a.is_positional() {
+        return a
+            .get_value_names()
+            .and_then(|v| v.first().map(|n| n.to_string()))
+            .unwrap_or(canonical);
+    }
+    let short_takes_value = |c: char| {
+        cmd.get_arguments()
+            .find(|x| x.get_short() == Some(c))
+            .map(takes_value)
+    };
+    let long_takes_value = |l: &str| {
+        cmd.get_arguments()
+            .find(|x| x.get_long() == Some(l))
+            .map(takes_value)
+    };
+    let mut it = args.iter().skip(1);
+    while let Some(tok) = it.next() {
+        let tok = tok.to_string_lossy();
+        if tok == "--" {
+            break;
+        }
+        if let Some(long) = tok.strip_prefix("--") {
+            let (name, attached) = match long.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (long, false),
+            };
+            if Some(name) == a.get_long() {
+                return format!("--{name}");
+            }
+            if !attached && long_takes_value(name) == Some(true) {
+                it.next();
+            }
+        } else if let Some(cluster) = tok.strip_prefix('-').filter(|c| !c.is_empty()) {
+            let mut chars = cluster.chars();
+            while let Some(c) = chars.next() {
+                if Some(c) == a.get_short() {
+                    return format!("-{c}");
+                }
+                if short_takes_value(c) == Some(true) {
+                    if chars.as_str().is_empty() {
+                        it.next();
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    canonical
+}
+
+// ---------------------------------------------------------------------------
+// Resolution
+
+/// Matches plus what is needed to name options in messages. Every accessor
+/// tolerates ids that this personality's command does not define.
+struct Matches<'a> {
+    m: &'a ArgMatches,
+    cmd: &'a Command,
+    args: &'a [OsString],
+}
+
+impl Matches<'_> {
+    fn defined(&self, id: &str) -> bool {
+        self.m.try_contains_id(id).is_ok()
+    }
+    fn given(&self, id: &str) -> bool {
+        self.defined(id) && self.m.value_source(id) == Some(ValueSource::CommandLine)
+    }
+    fn flag(&self, id: &str) -> bool {
+        matches!(self.m.try_get_one::<bool>(id), Ok(Some(true)))
+    }
+    fn string(&self, id: &str) -> Option<&String> {
+        self.m.try_get_one::<String>(id).ok().flatten()
+    }
+    fn path(&self, id: &str) -> Option<&PathBuf> {
+        self.m.try_get_one::<PathBuf>(id).ok().flatten()
+    }
+    fn os(&self, id: &str) -> Option<&OsString> {
+        self.m.try_get_one::<OsString>(id).ok().flatten()
+    }
+    fn count(&self, id: &str) -> u8 {
+        self.m
+            .try_get_one::<u8>(id)
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(0)
+    }
+    /// How the user wrote option `id`, for messages.
+    fn name(&self, id: &str) -> String {
+        match self.cmd.get_arguments().find(|a| a.get_id() == id) {
+            Some(a) => spelling(self.cmd, self.args, a),
+            None => id.to_string(),
+        }
+    }
+    /// A time option's value.
+    fn time(&self, id: &str) -> Result<Option<SignedTime>> {
+        match self.string(id) {
+            None => Ok(None),
+            Some(v) => parse_time(v)
+                .map(Some)
+                .map_err(|why| Error::usage(self.name(id), format!("{why} {}", quote(v)))),
+        }
+    }
+    /// A time option that must be positive.
+    fn positive_time(&self, id: &str) -> Result<Option<Duration>> {
+        match self.time(id)? {
+            None => Ok(None),
+            Some(SignedTime {
+                negative: false,
+                value,
+            }) if !value.is_zero() => Ok(Some(value)),
+            Some(_) => Err(Error::usage(
+                self.name(id),
+                format!(
+                    "invalid time {} (must be greater than 0)",
+                    quote(self.string(id).map_or("", |s| s))
+                ),
+            )),
+        }
+    }
+    /// A time option where 0 means "off".
+    fn optional_time(&self, id: &str) -> Result<Option<Duration>> {
+        match self.time(id)? {
+            None => Ok(None),
+            Some(SignedTime {
+                negative: false,
+                value,
+            }) => Ok(if value.is_zero() { None } else { Some(value) }),
+            Some(_) => Err(Error::usage(
+                self.name(id),
+                format!(
+                    "invalid time {} (must not be negative)",
+                    quote(self.string(id).map_or("", |s| s))
+                ),
+            )),
+        }
+    }
+}
+
+fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
+    // Options of later issues are never silently ignored.
+    for id in LATER_ISSUE_IDS {
+        if m.given(id) {
+            return Err(Error::usage(m.name(id), "not supported yet"));
+        }
+    }
+    for (a, b) in [("ipv4", "ipv6"), ("send-only", "recv-only")] {
+        if m.given(a) && m.given(b) {
+            return Err(Error::usage(
+                m.name(a),
+                format!("cannot be used with {}", m.name(b)),
+            ));
+        }
+    }
+
+    let listen = m.flag("listen");
+    let role = if listen { Role::Listen } else { Role::Connect };
+    let udp = m.flag("udp");
+    let unix = m.flag("unixsock");
+    let proto = match (unix, udp) {
+        (true, true) => Proto::UnixDgram,
+        (true, false) => Proto::UnixStream,
+        (false, true) => Proto::Udp,
+        (false, false) => Proto::Tcp,
+    };
+    let family = if m.flag("ipv4") {
+        Family::V4
+    } else if m.flag("ipv6") {
+        Family::V6
+    } else {
+        Family::Any
+    };
+    let numeric = m.flag("nodns");
+
+    // Keep-open: -k/--keep-open (traditional -k is SO_KEEPALIVE instead).
+    let keep_open = m.flag("keep-open");
+    if keep_open && listen {
+        return Err(Error::usage(
+            format!("{} with {}", m.name("keep-open"), m.name("listen")),
+            "not supported yet",
+        ));
+    }
+
+    // Times.
+    let wait = m.positive_time("wait")?;
+    let mut timeouts = Timeouts {
+        connect: wait,
+        ..Timeouts::default()
+    };
+    match p {
+        Personality::Ncat => {}
+        Personality::OpenBsd => timeouts.idle = wait,
+        Personality::Traditional => timeouts.idle_after_stdin_eof = wait,
+    }
+    if let Some(idle) = m.positive_time("idle-timeout")? {
+        timeouts.idle = Some(idle);
+    }
+    let bytes = ByteOptions {
+        delay: m.positive_time("delay")?,
+        line_interval: m.optional_time("interval")?,
+    };
+    let quit = match m.time("quit-after-eof")? {
+        Some(SignedTime { negative: true, .. }) => None,
+        Some(SignedTime {
+            negative: false,
+            value,
+        }) => Some(value),
+        None if m.flag("send-only") => Some(Duration::ZERO),
+        None => None,
+    };
+
+    let recv_only = m.flag("recv-only");
+    let eof = EofPolicy {
+        read_stdin: !(recv_only || m.flag("no-stdin")),
+        write_stdout: !m.flag("send-only"),
+        shutdown_on_stdin_eof: !(recv_only || m.flag("no-shutdown")),
+        quit_after_stdin_eof: quit,
+        quit_on_socket_eof: !keep_open,
+    };
+
+    let sock = SockOptions {
+        send_buffer: m
+            .string("send-buffer")
+            .map(|v| parse_size(m, "send-buffer", v))
+            .transpose()?,
+        recv_buffer: m
+            .string("recv-buffer")
+            .map(|v| parse_size(m, "recv-buffer", v))
+            .transpose()?,
+        broadcast: m.flag("broadcast"),
+        keepalive: m.flag("keepalive"),
+        tos: m
+            .string("tos")
+            .map(|v| {
+                parse_tos(v).ok_or_else(|| {
+                    Error::usage(
+                        m.name("tos"),
+                        format!("invalid type of service {}", quote(v)),
+                    )
+                })
+            })
+            .transpose()?,
+        ttl: m
+            .string("ttl")
+            .map(|v| match v.parse::<u32>() {
+                Ok(n) if (1..=255).contains(&n) => Ok(n),
+                _ => Err(Error::usage(
+                    m.name("ttl"),
+                    format!("invalid TTL {} (expected 1-255)", quote(v)),
+                )),
+            })
+            .transpose()?,
+    };
+
+    let tls = resolve_tls(m)?;
+
+    let (address, source, source_port) = if unix {
+        resolve_unix(m, listen, udp)?
+    } else {
+        resolve_inet(m, p, listen, numeric, family)?
+    };
+
+    Ok(Config {
+        personality: p,
+        prog,
+        role,
+        proto,
+        family,
+        address,
+        source,
+        source_port,
+        numeric,
+        keep_open,
+        eof,
+        timeouts,
+        bytes,
+        sock,
+        tls,
+        verbose: m.count("verbose"),
+        test_banner: m.flag("test"),
+    })
+}
+
+fn resolve_tls(m: &Matches) -> Result<Option<TlsOptions>> {
+    let verify = m.flag("ssl-verify");
+    let enabled = m.flag("ssl") || verify;
+    if !enabled {
+        for id in [
+            "ssl-cert",
+            "ssl-key",
+            "ssl-trustfile",
+            "ssl-servername",
+            "ssl-alpn",
+            "ssl-ciphers",
+        ] {
+            if m.given(id) {
+                return Err(Error::usage(m.name(id), "requires --ssl"));
+            }
+        }
+        return Ok(None);
+    }
+    let cert = m.path("ssl-cert").cloned();
+    let key = m.path("ssl-key").cloned();
+    match (&cert, &key) {
+        (Some(_), None) => return Err(Error::usage(m.name("ssl-cert"), "requires --ssl-key")),
+        (None, Some(_)) => return Err(Error::usage(m.name("ssl-key"), "requires --ssl-cert")),
+        _ => {}
+    }
+    let alpn = match m.string("ssl-alpn") {
+        None => Vec::new(),
+        Some(list) => {
+            let protos: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
+            if protos.iter().any(|s| s.is_empty() || s.len() > 255) {
+                return Err(Error::usage(
+                    m.name("ssl-alpn"),
+                    format!(
+                        "invalid protocol list {} (expected names separated by commas)",
+                        quote(list)
+                    ),
+                ));
+            }
+            protos
+        }
+    };
+    let servername = m.string("ssl-servername").cloned();
+    if servername.as_deref() == Some("") {
+        return Err(Error::usage(m.name("ssl-servername"), "must not be empty"));
+    }
+    Ok(Some(TlsOptions {
+        cert,
+        key,
+        verify,
+        trustfile: m.path("ssl-trustfile").cloned(),
+        servername,
+        alpn,
+        ciphers: m.string("ssl-ciphers").cloned(),
+    }))
+}
+
+type Endpoint = (Address, Option<String>, Option<u16>);
+
+fn resolve_unix(m: &Matches, listen: bool, udp: bool) -> Result<Endpoint> {
+    if m.given("source-port") {
+        return Err(Error::usage(
+            m.name("source-port"),
+            format!("cannot be used with {}", m.name("unixsock")),
+        ));
+    }
+    let source = match m.string("source") {
+        Some(s) if udp && !listen => {
+            if s.is_empty() {
+                return Err(Error::usage(m.name("source"), "empty socket path"));
+            }
+            Some(s.clone())
+        }
+        Some(_) => {
+            return Err(Error::usage(
+                m.name("source"),
+                format!(
+                    "with {} only valid for a datagram client (-u, no -l)",
+                    m.name("unixsock")
+                ),
+            ))
+        }
+        None => None,
+    };
+    if let Some(extra) = m.os("port") {
+        return Err(Error::usage(
+            extra.to_string_lossy().escape_debug(),
+            "unexpected argument (with -U give only the socket PATH)",
+        ));
+    }
+    let path = match m.os("host") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        Some(_) => return Err(Error::usage("PATH", "empty socket path")),
+        None => return Err(Error::usage("PATH", "missing socket path (see rnc --help)")),
+    };
+    Ok((Address::Unix(path), source, None))
+}
+
+fn utf8_arg<'a>(v: &'a OsStr, what: &str) -> Result<&'a str> {
+    v.to_str().ok_or_else(|| {
+        Error::usage(
+            v.to_string_lossy().escape_debug(),
+            format!("{what} is not valid UTF-8"),
+        )
+    })
+}
+
+fn looks_like_port(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A host as given on the command line: brackets around an IPv6 literal are
+/// dropped; empty is an error; `-n` demands a literal; `-4`/`-6` must agree
+/// with a literal's family.
+fn check_host(raw: &str, what: &str, numeric: bool, family: Family) -> Result<String> {
+    let host = raw
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(raw);
+    if host.is_empty() {
+        return Err(Error::usage(what, "empty host name"));
+    }
+    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::usage(host.escape_debug(), "invalid host name"));
+    }
+    let ip = host.parse::<IpAddr>().ok();
+    if numeric && ip.is_none() {
+        return Err(Error::usage(
+            host.escape_debug(),
+            "not a numeric address (-n forbids name lookups)",
+        ));
+    }
+    match (ip, family) {
+        (Some(IpAddr::V6(_)), Family::V4) => Err(Error::usage(
+            host.escape_debug(),
+            "is an IPv6 address but -4 was given",
+        )),
+        (Some(IpAddr::V4(_)), Family::V6) => Err(Error::usage(
+            host.escape_debug(),
+            "is an IPv4 address but -6 was given",
+        )),
+        _ => Ok(host.to_string()),
+    }
+}
+
+/// A port number in `min..=65535`.
+fn parse_port(s: &str, what: &str, min: u16) -> Result<u16> {
+    let n = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse::<u32>().ok()
+    } else {
+        None
+    };
+    match n {
+        Some(n) if n >= u32::from(min) && n <= 65535 => Ok(n as u16),
+        _ => Err(Error::usage(
+            what,
+            format!("invalid port {} (expected {min}-65535)", quote(s)),
+        )),
+    }
+}
+
+fn resolve_inet(
+    m: &Matches,
+    p: Personality,
+    listen: bool,
+    numeric: bool,
+    family: Family,
+) -> Result<Endpoint> {
+    let pos_host = match m.os("host") {
+        Some(v) => Some(utf8_arg(v, "host")?),
+        None => None,
+    };
+    let pos_port = match m.os("port") {
+        Some(v) => Some(utf8_arg(v, "port")?),
+        None => None,
+    };
+    let opt_port = m.string("source-port").map(String::as_str);
+    let opt_source = m.string("source").map(String::as_str);
+    let port_name = m.name("source-port");
+    let source_name = m.name("source");
+
+    if !listen {
+        let host = match pos_host {
+            Some(h) => check_host(h, "HOST", numeric, family)?,
+            None => {
+                return Err(Error::usage(
+                    "HOST",
+                    "missing host to connect to (see rnc --help)",
+                ))
+            }
+        };
+        let port = match pos_port {
+            Some(s) => parse_port(s, "PORT", 1)?,
+            None => {
+                return Err(Error::usage(
+                    host.escape_debug(),
+                    "missing port number (usage: rnc [OPTIONS] HOST PORT)",
+                ))
+            }
+        };
+        let source = opt_source
+            .map(|s| check_host(s, &source_name, numeric, family))
+            .transpose()?;
+        let source_port = opt_port.map(|s| parse_port(s, &port_name, 0)).transpose()?;
+        return Ok((
+            Address::Inet {
+                host: Some(host),
+                port,
+            },
+            source,
+            source_port,
+        ));
+    }
+
+    // Listen: -p gives the port, -s or a positional host the bind address; a
+    // lone positional of at most five digits is a port.
+    let (arg_host, arg_port) = match (pos_host, pos_port) {
+        (Some(one), None) if opt_port.is_none() && looks_like_port(one) => (None, Some(one)),
+        (h, port) => (h, port),
+    };
+    let mut port = match opt_port {
+        Some(s) => Some(parse_port(s, &port_name, 0)?),
+        None => None,
+    };
+    if let Some(s) = arg_port {
+        let n = parse_port(s, "PORT", 0)?;
+        if port.is_some_and(|p| p != n) {
+            return Err(Error::usage(
+                &port_name,
+                format!("conflicts with the port argument {}", quote(s)),
+            ));
+        }
+        port = Some(n);
+    }
+    let mut host = match opt_source {
+        Some(s) => Some(check_host(s, &source_name, numeric, family)?),
+        None => None,
+    };
+    if let Some(h) = arg_host {
+        let h = check_host(h, "HOST", numeric, family)?;
+        if host.as_ref().is_some_and(|s| *s != h) {
+            return Err(Error::usage(
+                &source_name,
+                format!("conflicts with the address argument {}", quote(&h)),
+            ));
+        }
+        host = Some(h);
+    }
+    let port = match (port, p) {
+        (Some(n), _) => n,
+        (None, Personality::Ncat) => NCAT_DEFAULT_PORT,
+        (None, Personality::Traditional) => 0,
+        (None, Personality::OpenBsd) => {
+            return Err(Error::usage(m.name("listen"), "missing port number"));
+        }
+    };
+    Ok((Address::Inet { host, port }, None, None))
+}
+
+// ---------------------------------------------------------------------------
+// Values
+
+/// A parsed time value; `negative` only matters for `-q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedTime {
+    pub negative: bool,
+    pub value: Duration,
+}
+
+/// ncat time syntax: a number of seconds (decimals allowed) or a number with a
+/// suffix `ms`, `s`, `m`, `h`. A leading `-` marks a negative value. On failure
+/// the error is a phrase like "invalid time".
+pub fn parse_time(s: &str) -> std::result::Result<SignedTime, &'static str> {
+    const BAD: &str = "invalid time";
+    let (negative, rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let split = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let (num, unit) = rest.split_at(split);
+    let unit_ns: u128 = match unit.to_ascii_lowercase().as_str() {
+        "" | "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return Err(BAD),
+    };
+    let (int, frac) = match num.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (num, ""),
+    };
+    if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
+        return Err(BAD);
+    }
+    // Value in units of 1e-9 of the unit, fraction truncated to nine digits.
+    let mut scaled: u128 = 0;
+    for b in int.bytes() {
+        scaled = scaled
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u128::from(b - b'0')))
+            .ok_or(BAD)?;
+        if scaled > u128::from(u64::MAX) {
+            return Err("time too large");
+        }
+    }
+    let mut frac_nanos: u128 = 0;
+    for i in 0..9 {
+        let d = frac.as_bytes().get(i).map_or(0, |b| u128::from(b - b'0'));
+        frac_nanos = frac_nanos * 10 + d;
+    }
+    // scaled <= u64::MAX and unit_ns < 2^42, so this stays well inside u128.
+    let total_ns = scaled * unit_ns + frac_nanos * unit_ns / 1_000_000_000;
+    let secs = total_ns / 1_000_000_000;
+    if secs > u128::from(u64::MAX) {
+        return Err("time too large");
+    }
+    let value = Duration::new(secs as u64, (total_ns % 1_000_000_000) as u32);
+    Ok(SignedTime { negative, value })
+}
+
+/// A buffer size: bytes, or with a `K`/`M`/`G` suffix (powers of 1024).
+pub fn parse_size_value(s: &str) -> Option<usize> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
+    let mult: u64 = match suffix.to_ascii_lowercase().as_str() {
+        "" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    let n: u64 = num.parse().ok()?;
+    let v = n.checked_mul(mult)?;
+    // setsockopt takes an int.
+    if v == 0 || v > i32::MAX as u64 {
+        return None;
+    }
+    usize::try_from(v).ok()
+}
+
+fn parse_size(m: &Matches, id: &str, v: &str) -> Result<usize> {
+    parse_size_value(v).ok_or_else(|| {
+        Error::usage(
+            m.name(id),
+            format!(
+                "invalid size {} (bytes, or with a K or M suffix; 1 to 2G-1)",
+                quote(v)
+            ),
+        )
+    })
+}
+
+/// IP TOS: a number (decimal or 0x hex, 0-255) or an OpenBSD / traditional keyword.
+pub fn parse_tos(s: &str) -> Option<u8> {
+    let lower = s.to_ascii_lowercase();
+    let named = match lower.as_str() {
+        "lowdelay" | "minimize-delay" => 0x10,
+        "throughput" | "maximize-throughput" => 0x08,
+        "reliability" | "maximize-reliability" => 0x04,
+        "lowcost" | "mincost" | "minimize-cost" => 0x02,
+        "critical" => 0xa0,
+        "inetcontrol" => 0xc0,
+        "netcontrol" => 0xe0,
+        "af11" => 0x28,
+        "af12" => 0x30,
+        "af13" => 0x38,
+        "af21" => 0x48,
+        "af22" => 0x50,
+        "af23" => 0x58,
+        "af31" => 0x68,
+        "af32" => 0x70,
+        "af33" => 0x78,
+        "af41" => 0x88,
+        "af42" => 0x90,
+        "af43" => 0x98,
+        "cs0" => 0x00,
+        "cs1" => 0x20,
+        "cs2" => 0x40,
+        "cs3" => 0x60,
+        "cs4" => 0x80,
+        "cs5" => 0xa0,
+        "cs6" => 0xc0,
+        "cs7" => 0xe0,
+        "ef" => 0xb8,
+        "va" => 0xb0,
+        _ => {
+            return match lower.strip_prefix("0x") {
+                Some(hex) if !hex.is_empty() => u8::from_str_radix(hex, 16).ok(),
+                Some(_) => None,
+                None if !lower.is_empty() && lower.bytes().all(|b| b.is_ascii_digit()) => {
+                    lower.parse::<u8>().ok()
+                }
+                None => None,
+            }
+        }
+    };
+    Some(named)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Personality; 3] = [
+        Personality::Ncat,
+        Personality::OpenBsd,
+        Personality::Traditional,
+    ];
+
+    fn argv(argv0: &str, args: &[&str]) -> Vec<OsString> {
+        std::iter::once(argv0)
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    fn try_parse(argv0: &str, env: Option<&str>, args: &[&str]) -> Result<Parsed> {
+        parse_with_env(argv(argv0, args), env.map(OsString::from))
+    }
+
+    fn try_cfg(p: Personality, args: &[&str]) -> Result<Config> {
+        match try_parse("rnc", Some(p.name()), args)? {
+            Parsed::Run(c) => Ok(*c),
+            Parsed::Exit { text, code } => panic!("unexpected exit {code}: {text}"),
+        }
+    }
+
+    fn cfg_p(p: Personality, args: &[&str]) -> Config {
+        match try_cfg(p, args) {
+            Ok(c) => c,
+            Err(e) => panic!("{p:?} {args:?}: {e}"),
+        }
+    }
+
+    fn cfg(args: &[&str]) -> Config {
+        cfg_p(Personality::Ncat, args)
+    }
+
+    fn err_p(p: Personality, args: &[&str]) -> String {
+        match try_cfg(p, args) {
+            Ok(c) => panic!("{p:?} {args:?}: expected an error, got {c:?}"),
+            Err(e) => {
+                assert_eq!(e.code, 2, "{p:?} {args:?}: {e}");
+                assert!(!e.line.contains('\n'), "multi-line error: {:?}", e.line);
+                assert!(e.line.starts_with("rnc: "), "{:?}", e.line);
+                e.line
+            }
+        }
+    }
+
+    fn err(args: &[&str]) -> String {
+        err_p(Personality::Ncat, args)
+    }
+
+    fn inet(host: Option<&str>, port: u16) -> Address {
+        Address::Inet {
+            host: host.map(str::to_string),
+            port,
+        }
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    // --- §1.3 address forms -------------------------------------------------
+
+    #[test]
+    fn listen_forms_in_every_personality() {
+        let any = inet(None, 1234);
+        let lo = inet(Some("127.0.0.1"), 1234);
+        let cases: &[(&[&str], &Address)] = &[
+            (&["-l", "1234"], &any),
+            (&["-l", "-p", "1234"], &any),
+            (&["-lp", "1234"], &any),
+            (&["-lp1234"], &any),
+            (&["-p", "1234", "-l"], &any),
+            (&["--listen", "--source-port", "1234"], &any),
+            (&["--listen", "--source-port=1234"], &any),
+            (&["-l", "127.0.0.1", "1234"], &lo),
+            (&["-l", "-p", "1234", "127.0.0.1"], &lo),
+            (&["-l", "-s", "127.0.0.1", "-p", "1234"], &lo),
+            (&["-l", "--source", "127.0.0.1", "1234"], &lo),
+            (&["-l", "-s", "127.0.0.1", "127.0.0.1", "1234"], &lo),
+            (&["-l", "-p", "1234", "127.0.0.1", "1234"], &lo),
+        ];
+        for p in ALL {
+            for (args, want) in cases {
+                let c = cfg_p(p, args);
+                assert_eq!(&c.address, *want, "{p:?} {args:?}");
+                assert_eq!(c.role, Role::Listen);
+                assert_eq!(c.proto, Proto::Tcp);
+                assert_eq!(c.source, None);
+                assert_eq!(c.source_port, None);
+            }
+            assert_eq!(
+                cfg_p(p, &["-l", "::1", "1234"]).address,
+                inet(Some("::1"), 1234)
+            );
+            assert_eq!(
+                cfg_p(p, &["-l", "[::1]", "1234"]).address,
+                inet(Some("::1"), 1234)
+            );
+            assert_eq!(
+                cfg_p(p, &["-l", "localhost", "80"]).address,
+                inet(Some("localhost"), 80)
+            );
+            assert_eq!(cfg_p(p, &["-l", "-p", "0"]).address, inet(None, 0));
+            assert_eq!(cfg_p(p, &["-l", "0"]).address, inet(None, 0));
+            assert_eq!(cfg_p(p, &["-l", "65535"]).address, inet(None, 65535));
+            assert_eq!(cfg_p(p, &["-lu", "53"]).proto, Proto::Udp);
+        }
+    }
+
+    #[test]
+    fn listen_default_port_per_personality() {
+        assert_eq!(cfg(&["-l"]).address, inet(None, 31337));
+        assert_eq!(
+            cfg(&["-l", "127.0.0.1"]).address,
+            inet(Some("127.0.0.1"), 31337)
+        );
+        assert_eq!(
+            cfg(&["-l", "-s", "127.0.0.1"]).address,
+            inet(Some("127.0.0.1"), 31337)
+        );
+        let t = Personality::Traditional;
+        assert_eq!(cfg_p(t, &["-l"]).address, inet(None, 0));
+        assert_eq!(
+            cfg_p(t, &["-l", "127.0.0.1"]).address,
+            inet(Some("127.0.0.1"), 0)
+        );
+        let o = Personality::OpenBsd;
+        assert_eq!(err_p(o, &["-l"]), "rnc: -l : missing port number");
+        assert_eq!(
+            err_p(o, &["-l", "127.0.0.1"]),
+            "rnc: -l : missing port number"
+        );
+        assert_eq!(
+            err_p(o, &["--listen"]),
+            "rnc: --listen : missing port number"
+        );
+    }
+
+    #[test]
+    fn listen_address_errors() {
+        for p in ALL {
+            assert_eq!(
+                err_p(p, &["-l", "-p", "99999"]),
+                "rnc: -p : invalid port '99999' (expected 0-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "70000"]),
+                "rnc: PORT : invalid port '70000' (expected 0-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "host", "http"]),
+                "rnc: PORT : invalid port 'http' (expected 0-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "-p", "1", "127.0.0.1", "2"]),
+                "rnc: -p : conflicts with the port argument '2'"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "-s", "127.0.0.1", "::1", "2"]),
+                "rnc: -s : conflicts with the address argument '::1'"
+            );
+            assert!(err_p(p, &["-l", "a", "1", "extra"]).contains("unexpected argument"));
+            assert_eq!(err_p(p, &["-l", "", "1"]), "rnc: HOST : empty host name");
+        }
+    }
+
+    #[test]
+    fn connect_forms() {
+        for p in ALL {
+            let c = cfg_p(p, &["example.com", "80"]);
+            assert_eq!(c.role, Role::Connect);
+            assert_eq!(c.address, inet(Some("example.com"), 80));
+            assert_eq!((c.source.as_deref(), c.source_port), (None, None));
+
+            let c = cfg_p(p, &["-s", "10.0.0.1", "-p", "5000", "127.0.0.1", "65535"]);
+            assert_eq!(c.address, inet(Some("127.0.0.1"), 65535));
+            assert_eq!(c.source.as_deref(), Some("10.0.0.1"));
+            assert_eq!(c.source_port, Some(5000));
+
+            assert_eq!(cfg_p(p, &["[::1]", "22"]).address, inet(Some("::1"), 22));
+            assert_eq!(cfg_p(p, &["-u", "h", "53"]).proto, Proto::Udp);
+        }
+    }
+
+    #[test]
+    fn connect_address_errors() {
+        for p in ALL {
+            assert_eq!(
+                err_p(p, &["h", "0"]),
+                "rnc: PORT : invalid port '0' (expected 1-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["h", "65536"]),
+                "rnc: PORT : invalid port '65536' (expected 1-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["h", "http"]),
+                "rnc: PORT : invalid port 'http' (expected 1-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["h", "1-10"]),
+                "rnc: PORT : invalid port '1-10' (expected 1-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["h", "99999999999999999999"]),
+                "rnc: PORT : invalid port '99999999999999999999' (expected 1-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["-p", "x", "h", "1"]),
+                "rnc: -p : invalid port 'x' (expected 0-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["h"]),
+                "rnc: h : missing port number (usage: rnc [OPTIONS] HOST PORT)"
+            );
+            assert_eq!(
+                err_p(p, &[]),
+                "rnc: HOST : missing host to connect to (see rnc --help)"
+            );
+            assert_eq!(
+                err_p(p, &["h", "1", "2"]),
+                "rnc: 2 : unexpected argument (see rnc --help)"
+            );
+            assert_eq!(err_p(p, &["a b", "1"]), "rnc: a b : invalid host name");
+        }
+    }
+
+    #[test]
+    fn nodns_requires_literals() {
+        for p in ALL {
+            assert_eq!(
+                err_p(p, &["-n", "localhost", "80"]),
+                "rnc: localhost : not a numeric address (-n forbids name lookups)"
+            );
+            assert!(err_p(p, &["--nodns", "-l", "localhost", "80"]).contains("not a numeric"));
+            assert!(err_p(p, &["-n", "-s", "localhost", "::1", "80"]).contains("not a numeric"));
+            let c = cfg_p(p, &["-n", "127.0.0.1", "80"]);
+            assert!(c.numeric);
+            assert!(cfg_p(p, &["-n", "-l", "::", "80"]).numeric);
+            assert!(cfg_p(p, &["-nlp", "80"]).numeric);
+        }
+    }
+
+    #[test]
+    fn family() {
+        assert_eq!(cfg(&["h", "1"]).family, Family::Any);
+        assert_eq!(cfg(&["-4", "h", "1"]).family, Family::V4);
+        assert_eq!(cfg(&["-6", "h", "1"]).family, Family::V6);
+        assert_eq!(
+            err(&["-4", "-6", "h", "1"]),
+            "rnc: -4 : cannot be used with -6"
+        );
+        assert_eq!(
+            err(&["-4", "::1", "1"]),
+            "rnc: ::1 : is an IPv6 address but -4 was given"
+        );
+        assert_eq!(
+            err(&["-6", "-l", "127.0.0.1", "1"]),
+            "rnc: 127.0.0.1 : is an IPv4 address but -6 was given"
+        );
+    }
+
+    #[test]
+    fn unix_sockets() {
+        for p in ALL {
+            let c = cfg_p(p, &["-U", "/tmp/sock"]);
+            assert_eq!(c.proto, Proto::UnixStream);
+            assert_eq!(c.address, Address::Unix(PathBuf::from("/tmp/sock")));
+            let c = cfg_p(p, &["--unixsock", "@abstract"]);
+            assert_eq!(c.address, Address::Unix(PathBuf::from("@abstract")));
+            let c = cfg_p(p, &["-lU", "/tmp/sock"]);
+            assert_eq!((c.role, c.proto), (Role::Listen, Proto::UnixStream));
+            // A path made of digits is still a path.
+            assert_eq!(
+                cfg_p(p, &["-lU", "1234"]).address,
+                Address::Unix("1234".into())
+            );
+            let c = cfg_p(p, &["-U", "-u", "/tmp/d"]);
+            assert_eq!(c.proto, Proto::UnixDgram);
+            let c = cfg_p(p, &["-Uu", "-s", "/tmp/me", "/tmp/d"]);
+            assert_eq!(c.source.as_deref(), Some("/tmp/me"));
+            let c = cfg_p(p, &["-lUu", "/tmp/d"]);
+            assert_eq!((c.role, c.proto), (Role::Listen, Proto::UnixDgram));
+
+            assert_eq!(
+                err_p(p, &["-U"]),
+                "rnc: PATH : missing socket path (see rnc --help)"
+            );
+            assert_eq!(err_p(p, &["-U", ""]), "rnc: PATH : empty socket path");
+            assert_eq!(
+                err_p(p, &["-U", "/a", "/b"]),
+                "rnc: /b : unexpected argument (with -U give only the socket PATH)"
+            );
+            assert_eq!(
+                err_p(p, &["-U", "-p", "1", "/a"]),
+                "rnc: -p : cannot be used with -U"
+            );
+            assert!(err_p(p, &["-U", "-s", "/me", "/a"]).starts_with("rnc: -s : "));
+        }
+    }
+
+    #[test]
+    fn non_utf8_arguments() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(vec![b'/', b't', 0xff]);
+        // A Unix path may be any bytes.
+        let args = vec![OsString::from("rnc"), OsString::from("-U"), bad.clone()];
+        match parse_with_env(args, None) {
+            Ok(Parsed::Run(c)) => assert_eq!(c.address, Address::Unix(PathBuf::from(bad.clone()))),
+            other => panic!("{other:?}"),
+        }
+        // A host may not.
+        let args = vec![OsString::from("rnc"), bad.clone(), OsString::from("1")];
+        let e = parse_with_env(args, None).unwrap_err();
+        assert_eq!(
+            (e.line.as_str(), e.code),
+            ("rnc: /t\u{fffd} : host is not valid UTF-8", 2)
+        );
+        // Nor an option value.
+        let args = vec![
+            OsString::from("rnc"),
+            OsString::from("-w"),
+            bad,
+            OsString::from("h"),
+        ];
+        let e = parse_with_env(args, None).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(
+            e.line.starts_with("rnc: ") && !e.line.contains('\n'),
+            "{}",
+            e.line
+        );
+    }
+
+    // --- conflicting letters ------------------------------------------------
+
+    #[test]
+    fn letter_w_per_personality() {
+        let two = Some(secs(2.0));
+        let t = cfg_p(Personality::Ncat, &["-w", "2", "h", "1"]).timeouts;
+        assert_eq!(
+            t,
+            Timeouts {
+                connect: two,
+                idle: None,
+                idle_after_stdin_eof: None
+            }
+        );
+        let t = cfg_p(Personality::OpenBsd, &["-w", "2", "h", "1"]).timeouts;
+        assert_eq!(
+            t,
+            Timeouts {
+                connect: two,
+                idle: two,
+                idle_after_stdin_eof: None
+            }
+        );
+        let t = cfg_p(Personality::Traditional, &["-w", "2", "h", "1"]).timeouts;
+        assert_eq!(
+            t,
+            Timeouts {
+                connect: two,
+                idle: None,
+                idle_after_stdin_eof: two
+            }
+        );
+        for p in ALL {
+            assert_eq!(cfg_p(p, &["--wait", "2", "h", "1"]).timeouts.connect, two);
+            assert_eq!(cfg_p(p, &["-w2", "h", "1"]).timeouts.connect, two);
+            assert_eq!(cfg_p(p, &["h", "1"]).timeouts, Timeouts::default());
+        }
+    }
+
+    #[test]
+    fn letter_i_per_personality() {
+        let c = cfg_p(Personality::Ncat, &["-i", "5", "h", "1"]);
+        assert_eq!(c.timeouts.idle, Some(secs(5.0)));
+        assert_eq!(c.bytes.line_interval, None);
+        for p in [Personality::OpenBsd, Personality::Traditional] {
+            let c = cfg_p(p, &["-i", "1", "h", "1"]);
+            assert_eq!(c.bytes.line_interval, Some(secs(1.0)));
+            assert_eq!(c.timeouts.idle, None);
+            assert!(c.bytes.any());
+            // 0 means no interval.
+            assert_eq!(cfg_p(p, &["-i", "0", "h", "1"]).bytes.line_interval, None);
+            // The ncat meaning stays reachable by its long name.
+            let c = cfg_p(p, &["--idle-timeout", "3", "h", "1"]);
+            assert_eq!(c.timeouts.idle, Some(secs(3.0)));
+        }
+        assert_eq!(
+            cfg_p(
+                Personality::OpenBsd,
+                &["-w", "2", "--idle-timeout", "3", "h", "1"]
+            )
+            .timeouts
+            .idle,
+            Some(secs(3.0))
+        );
+    }
+
+    #[test]
+    fn letter_d_per_personality() {
+        for p in [Personality::Ncat, Personality::Traditional] {
+            let c = cfg_p(p, &["-d", "300ms", "h", "1"]);
+            assert_eq!(c.bytes.delay, Some(secs(0.3)));
+            assert!(c.eof.read_stdin);
+            assert!(err_p(p, &["-d", "h", "1"]).starts_with("rnc: -d : invalid time 'h'"));
+        }
+        let c = cfg_p(Personality::OpenBsd, &["-d", "h", "1"]);
+        assert!(!c.eof.read_stdin);
+        assert_eq!(c.bytes.delay, None);
+        assert_eq!(c.address, inet(Some("h"), 1));
+        let c = cfg_p(Personality::OpenBsd, &["--delay", "1s", "h", "1"]);
+        assert_eq!(c.bytes.delay, Some(secs(1.0)));
+        for p in ALL {
+            assert!(!cfg_p(p, &["--no-stdin", "h", "1"]).eof.read_stdin);
+        }
+    }
+
+    #[test]
+    fn letter_k_per_personality() {
+        for p in [Personality::Ncat, Personality::OpenBsd] {
+            let c = cfg_p(p, &["-k", "h", "1"]);
+            assert!(c.keep_open);
+            assert!(!c.eof.quit_on_socket_eof);
+            assert!(!c.sock.keepalive);
+            assert_eq!(
+                err_p(p, &["-lk", "1234"]),
+                "rnc: -k with -l : not supported yet"
+            );
+            assert_eq!(
+                err_p(p, &["--keep-open", "--listen", "1234"]),
+                "rnc: --keep-open with --listen : not supported yet"
+            );
+        }
+        let t = Personality::Traditional;
+        let c = cfg_p(t, &["-k", "h", "1"]);
+        assert!(c.sock.keepalive);
+        assert!(!c.keep_open);
+        assert!(c.eof.quit_on_socket_eof);
+        assert!(cfg_p(t, &["-lk", "-p", "1234"]).sock.keepalive);
+        assert!(cfg_p(t, &["--keep-open", "h", "1"]).keep_open);
+        assert_eq!(
+            err_p(t, &["--keep-open", "-l", "1"]),
+            "rnc: --keep-open with -l : not supported yet"
+        );
+    }
+
+    #[test]
+    fn letters_x_and_m_are_later_issues_everywhere() {
+        for p in ALL {
+            assert_eq!(
+                err_p(p, &["-x", "a", "h", "1"]),
+                "rnc: -x : not supported yet"
+            );
+            assert_eq!(
+                err_p(p, &["-m", "3", "h", "1"]),
+                "rnc: -m : not supported yet"
+            );
+        }
+        assert_eq!(
+            err(&["--hex-dump", "f", "h", "1"]),
+            "rnc: --hex-dump : not supported yet"
+        );
+        assert_eq!(
+            err(&["--max-conns", "3", "h", "1"]),
+            "rnc: --max-conns : not supported yet"
+        );
+    }
+
+    // --- values --------------------------------------------------------------
+
+    #[test]
+    fn time_values() {
+        let ok = |s: &str| parse_time(s).map(|t| (t.negative, t.value));
+        assert_eq!(ok("500ms"), Ok((false, Duration::from_millis(500))));
+        assert_eq!(ok("2s"), Ok((false, Duration::from_secs(2))));
+        assert_eq!(ok("1m"), Ok((false, Duration::from_secs(60))));
+        assert_eq!(ok("1h"), Ok((false, Duration::from_secs(3600))));
+        assert_eq!(ok("2"), Ok((false, Duration::from_secs(2))));
+        assert_eq!(ok("1.5"), Ok((false, Duration::from_millis(1500))));
+        assert_eq!(ok("0.25s"), Ok((false, Duration::from_millis(250))));
+        assert_eq!(ok(".5"), Ok((false, Duration::from_millis(500))));
+        assert_eq!(ok("1.5m"), Ok((false, Duration::from_secs(90))));
+        assert_eq!(ok("0.5h"), Ok((false, Duration::from_secs(1800))));
+        assert_eq!(ok("1.5ms"), Ok((false, Duration::from_micros(1500))));
+        assert_eq!(ok("2S"), Ok((false, Duration::from_secs(2))));
+        assert_eq!(ok("0"), Ok((false, Duration::ZERO)));
+        assert_eq!(ok("-1"), Ok((true, Duration::from_secs(1))));
+        assert_eq!(ok("0.0000000001"), Ok((false, Duration::ZERO)));
+        assert_eq!(
+            ok("18446744073709551615"),
+            Ok((false, Duration::from_secs(u64::MAX)))
+        );
+        for bad in [
+            "", "-", "abc", "1x", "1.2.3", ".", "s", "ms", "1 s", " 1", "1e3", "+1", "--1", "1sec",
+            "0x10",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_time("99999999999999999999999"), Err("time too large"));
+        assert_eq!(parse_time("18446744073709551615h"), Err("time too large"));
+        assert_eq!(
+            err(&["-w", "abc", "h", "1"]),
+            "rnc: -w : invalid time 'abc'"
+        );
+        assert_eq!(
+            err(&["--wait=1x", "h", "1"]),
+            "rnc: --wait : invalid time '1x'"
+        );
+        assert_eq!(
+            err(&["-w", "0", "h", "1"]),
+            "rnc: -w : invalid time '0' (must be greater than 0)"
+        );
+        assert_eq!(
+            err(&["-w", "-1", "h", "1"]),
+            "rnc: -w : invalid time '-1' (must be greater than 0)"
+        );
+        assert_eq!(
+            err(&["-w=-1", "h", "1"]),
+            "rnc: -w : invalid time '-1' (must be greater than 0)"
+        );
+        assert_eq!(
+            err(&["-i", "0", "h", "1"]),
+            "rnc: -i : invalid time '0' (must be greater than 0)"
+        );
+        assert_eq!(
+            err(&["-d", "0", "h", "1"]),
+            "rnc: -d : invalid time '0' (must be greater than 0)"
+        );
+        assert_eq!(
+            err_p(Personality::OpenBsd, &["-i=-1", "h", "1"]),
+            "rnc: -i : invalid time '-1' (must not be negative)"
+        );
+        assert_eq!(
+            cfg(&["-w", "1.5", "h", "1"]).timeouts.connect,
+            Some(secs(1.5))
+        );
+        assert_eq!(
+            cfg(&["-w", "500ms", "h", "1"]).timeouts.connect,
+            Some(secs(0.5))
+        );
+    }
+
+    #[test]
+    fn quit_after_stdin_eof() {
+        for p in ALL {
+            let q = |args: &[&str]| cfg_p(p, args).eof.quit_after_stdin_eof;
+            assert_eq!(q(&["h", "1"]), None);
+            assert_eq!(q(&["-q", "0", "h", "1"]), Some(Duration::ZERO));
+            assert_eq!(q(&["-q0", "h", "1"]), Some(Duration::ZERO));
+            assert_eq!(q(&["-q", "2", "h", "1"]), Some(secs(2.0)));
+            assert_eq!(q(&["-q", "500ms", "h", "1"]), Some(secs(0.5)));
+            assert_eq!(q(&["-q", "-1", "h", "1"]), None);
+            assert_eq!(q(&["-q-1", "h", "1"]), None);
+            assert_eq!(q(&["-q", "-5", "-l", "1"]), None);
+            assert_eq!(q(&["--send-only", "h", "1"]), Some(Duration::ZERO));
+            assert_eq!(q(&["--send-only", "-q", "-1", "h", "1"]), None);
+            assert_eq!(q(&["--send-only", "-q", "3", "h", "1"]), Some(secs(3.0)));
+            assert_eq!(
+                err_p(p, &["-q", "x", "h", "1"]),
+                "rnc: -q : invalid time 'x'"
+            );
+        }
+    }
+
+    #[test]
+    fn eof_policies() {
+        let d = EofPolicy::default();
+        assert_eq!(cfg(&["h", "1"]).eof, d);
+        for p in ALL {
+            // -N is accepted and changes nothing.
+            assert_eq!(cfg_p(p, &["-N", "h", "1"]).eof, d);
+            assert_eq!(
+                cfg_p(p, &["-Nq", "1", "h", "1"]).eof.quit_after_stdin_eof,
+                Some(secs(1.0))
+            );
+        }
+        let e = cfg(&["--send-only", "h", "1"]).eof;
+        assert!(!e.write_stdout && e.read_stdin && e.shutdown_on_stdin_eof);
+        let e = cfg(&["--recv-only", "h", "1"]).eof;
+        assert!(!e.read_stdin && !e.shutdown_on_stdin_eof && e.write_stdout);
+        assert!(e.quit_on_socket_eof);
+        let e = cfg(&["--no-shutdown", "h", "1"]).eof;
+        assert!(!e.shutdown_on_stdin_eof && e.read_stdin);
+        let e = cfg(&["--no-stdin", "h", "1"]).eof;
+        assert!(!e.read_stdin && e.shutdown_on_stdin_eof);
+        assert_eq!(
+            err(&["--send-only", "--recv-only", "h", "1"]),
+            "rnc: --send-only : cannot be used with --recv-only"
+        );
+        assert_eq!(
+            err(&["--recv-only", "--send-only", "-l"]),
+            "rnc: --send-only : cannot be used with --recv-only"
+        );
+    }
+
+    #[test]
+    fn socket_options() {
+        let s = cfg(&[
+            "-b", "-I", "64K", "-O", "1m", "-T", "lowdelay", "-M", "64", "h", "1",
+        ])
+        .sock;
+        assert!(s.broadcast);
+        assert_eq!(s.recv_buffer, Some(65536));
+        assert_eq!(s.send_buffer, Some(1 << 20));
+        assert_eq!(s.tos, Some(0x10));
+        assert_eq!(s.ttl, Some(64));
+        assert_eq!(cfg(&["-I", "1000", "h", "1"]).sock.recv_buffer, Some(1000));
+        assert_eq!(cfg(&["-T", "0x20", "h", "1"]).sock.tos, Some(0x20));
+        assert_eq!(cfg(&["-T", "16", "h", "1"]).sock.tos, Some(16));
+        assert_eq!(cfg(&["-T", "EF", "h", "1"]).sock.tos, Some(0xb8));
+        assert_eq!(
+            cfg(&["-T", "Minimize-Delay", "h", "1"]).sock.tos,
+            Some(0x10)
+        );
+        for bad in ["0", "abc", "1T", "-1", "4G", "", "99999999999999999999K"] {
+            assert!(
+                err(&["-I", bad, "h", "1"]).starts_with("rnc: -I : invalid size"),
+                "{bad}"
+            );
+        }
+        assert!(err(&["-O", "x", "h", "1"]).starts_with("rnc: -O : invalid size 'x'"));
+        for bad in ["256", "bogus", "0x", "0x100"] {
+            assert!(
+                err(&["-T", bad, "h", "1"]).starts_with("rnc: -T : invalid type of service"),
+                "{bad}"
+            );
+        }
+        for bad in ["0", "256", "x"] {
+            assert!(
+                err(&["-M", bad, "h", "1"]).starts_with("rnc: -M : invalid TTL"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn tls_options() {
+        assert_eq!(cfg(&["h", "1"]).tls, None);
+        assert_eq!(cfg(&["--ssl", "h", "1"]).tls, Some(TlsOptions::default()));
+        let t = cfg(&["--ssl-verify", "h", "1"]).tls.unwrap_or_default();
+        assert!(t.verify);
+        let t = cfg(&[
+            "--ssl",
+            "--ssl-cert",
+            "c.pem",
+            "--ssl-key",
+            "k.pem",
+            "--ssl-trustfile",
+            "ca.pem",
+            "--ssl-servername",
+            "example.com",
+            "--ssl-alpn",
+            "h2,http/1.1",
+            "--ssl-ciphers",
+            "HIGH",
+            "h",
+            "1",
+        ])
+        .tls
+        .unwrap_or_default();
+        assert_eq!(t.cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(t.key, Some(PathBuf::from("k.pem")));
+        assert_eq!(t.trustfile, Some(PathBuf::from("ca.pem")));
+        assert_eq!(t.servername.as_deref(), Some("example.com"));
+        assert_eq!(t.alpn, vec!["h2".to_string(), "http/1.1".to_string()]);
+        assert_eq!(t.ciphers.as_deref(), Some("HIGH"));
+        assert!(!t.verify);
+        for opt in [
+            "--ssl-cert",
+            "--ssl-key",
+            "--ssl-trustfile",
+            "--ssl-servername",
+            "--ssl-alpn",
+            "--ssl-ciphers",
+        ] {
+            assert_eq!(
+                err(&[opt, "x", "h", "1"]),
+                format!("rnc: {opt} : requires --ssl")
+            );
+        }
+        assert_eq!(
+            err(&["--ssl", "--ssl-cert", "c", "h", "1"]),
+            "rnc: --ssl-cert : requires --ssl-key"
+        );
+        assert_eq!(
+            err(&["--ssl", "--ssl-key", "k", "-l", "1"]),
+            "rnc: --ssl-key : requires --ssl-cert"
+        );
+        assert!(err(&["--ssl", "--ssl-alpn", "h2,,x", "h", "1"]).contains("invalid protocol list"));
+    }
+
+    // --- errors ----------------------------------------------------------------
+
+    #[test]
+    fn clap_errors_are_one_line() {
+        assert_eq!(
+            err(&["--frobnicate"]),
+            "rnc: --frobnicate : unknown option (see rnc --help)"
+        );
+        assert_eq!(
+            err(&["-Z", "h", "1"]),
+            "rnc: -Z : unknown option (see rnc --help)"
+        );
+        assert_eq!(err(&["-lZ"]), "rnc: -Z : unknown option (see rnc --help)");
+        assert_eq!(
+            err(&["--liste"]),
+            "rnc: --liste : unknown option (did you mean --listen?)"
+        );
+        assert_eq!(err(&["-w"]), "rnc: -w : a value is required");
+        assert_eq!(err(&["h", "1", "-w"]), "rnc: -w : a value is required");
+        assert_eq!(err(&["--wait"]), "rnc: --wait : a value is required");
+        assert_eq!(err(&["-lp"]), "rnc: -p : a value is required");
+        assert_eq!(
+            err(&["--listen=yes"]),
+            "rnc: --listen : does not take a value"
+        );
+        assert_eq!(
+            err(&["--send-only=1", "h", "1"]),
+            "rnc: --send-only : does not take a value"
+        );
+        assert_eq!(err(&["--compat"]), "rnc: --compat : a value is required");
+        // Every personality: unknown letters from other netcats.
+        for p in ALL {
+            for bad in ["-D", "-F", "-S", "-V", "-W", "-Z", "-1"] {
+                assert_eq!(
+                    err_p(p, &[bad, "h", "1"]),
+                    format!("rnc: {bad} : unknown option (see rnc --help)")
+                );
+            }
+        }
+        assert_eq!(err(&["-\n"]), "rnc: -\\n : unknown option (see rnc --help)");
+    }
+
+    #[test]
+    fn later_issue_options_are_rejected() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["-e", "/bin/cat"], "-e"),
+            (&["--exec", "/bin/cat"], "--exec"),
+            (&["-c", "cat"], "-c"),
+            (&["--sh-exec", "cat"], "--sh-exec"),
+            (&["--lua-exec", "x.lua"], "--lua-exec"),
+            (&["--proxy", "p:8080"], "--proxy"),
+            (&["--proxy-type", "http"], "--proxy-type"),
+            (&["-X", "5"], "-X"),
+            (&["--proxy-auth", "u:p"], "--proxy-auth"),
+            (&["-P", "user"], "-P"),
+            (&["--proxy-dns", "local"], "--proxy-dns"),
+            (&["--broker"], "--broker"),
+            (&["--chat"], "--chat"),
+            (&["--allow", "1.2.3.4"], "--allow"),
+            (&["--allowfile", "f"], "--allowfile"),
+            (&["--deny", "1.2.3.4"], "--deny"),
+            (&["--denyfile", "f"], "--denyfile"),
+            (&["-z"], "-z"),
+            (&["-o", "log"], "-o"),
+            (&["--output", "log"], "--output"),
+            (&["--append-output"], "--append-output"),
+            (&["-C"], "-C"),
+            (&["--crlf"], "--crlf"),
+            (&["-t"], "-t"),
+            (&["--telnet"], "--telnet"),
+            (&["-g", "10.0.0.1"], "-g"),
+            (&["-G", "4"], "-G"),
+            (&["-r"], "-r"),
+            (&["--sctp"], "--sctp"),
+            (&["--vsock"], "--vsock"),
+            (&["--on-close", "hook"], "--on-close"),
+            (&["-x", "a"], "-x"),
+            (&["-m", "1"], "-m"),
+            (&["--proxy=p", "-l"], "--proxy"),
+            (&["-vz"], "-z"),
+        ];
+        for p in ALL {
+            for (args, name) in cases {
+                let mut a: Vec<&str> = args.to_vec();
+                a.extend(["h", "1"]);
+                assert_eq!(
+                    err_p(p, &a),
+                    format!("rnc: {name} : not supported yet"),
+                    "{p:?}"
+                );
+            }
+        }
+        // Hidden from help.
+        let help = command(Personality::Ncat).render_long_help().to_string();
+        for hidden in [
+            "--exec",
+            "--proxy",
+            "--broker",
+            "--hex-dump",
+            "--test",
+            "--on-close",
+            "-z",
+        ] {
+            assert!(!help.contains(hidden), "{hidden} shown in help");
+        }
+    }
+
+    // --- personality selection --------------------------------------------------
+
+    fn personality_of(argv0: &str, env: Option<&str>, args: &[&str]) -> Personality {
+        let mut a = args.to_vec();
+        a.extend(["h", "1"]);
+        match try_parse(argv0, env, &a) {
+            Ok(Parsed::Run(c)) => c.personality,
+            other => panic!("{argv0} {env:?} {args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn personality_detection() {
+        use Personality::*;
+        assert_eq!(personality_of("rnc", None, &[]), Ncat);
+        assert_eq!(personality_of("ncat", None, &[]), Ncat);
+        assert_eq!(personality_of("/usr/bin/rnc", None, &[]), Ncat);
+        assert_eq!(personality_of("nc", None, &[]), OpenBsd);
+        assert_eq!(personality_of("/bin/netcat", None, &[]), OpenBsd);
+        assert_eq!(personality_of("nc.openbsd", None, &[]), OpenBsd);
+        assert_eq!(
+            personality_of("/usr/bin/nc.traditional", None, &[]),
+            Traditional
+        );
+        assert_eq!(personality_of("something-else", None, &[]), Ncat);
+        // RNC_COMPAT beats argv[0]; --compat beats both; the last --compat wins.
+        assert_eq!(personality_of("nc", Some("ncat"), &[]), Ncat);
+        assert_eq!(personality_of("rnc", Some("traditional"), &[]), Traditional);
+        assert_eq!(personality_of("rnc", Some(""), &[]), Ncat);
+        assert_eq!(
+            personality_of("nc", Some("ncat"), &["--compat", "traditional"]),
+            Traditional
+        );
+        assert_eq!(personality_of("rnc", None, &["--compat=openbsd"]), OpenBsd);
+        assert_eq!(
+            personality_of("rnc", None, &["--compat", "openbsd", "--compat", "ncat"]),
+            Ncat
+        );
+        assert_eq!(
+            personality_of("rnc", None, &["-v", "--compat", "traditional", "-v"]),
+            Traditional
+        );
+        // The personality changes the grammar.
+        let c = match try_parse("rnc", None, &["-d", "--compat", "openbsd", "h", "1"]) {
+            Ok(Parsed::Run(c)) => c,
+            other => panic!("{other:?}"),
+        };
+        assert!(!c.eof.read_stdin);
+        assert_eq!(c.prog, "rnc");
+        let c = match try_parse("/usr/bin/nc", None, &["h", "1"]) {
+            Ok(Parsed::Run(c)) => c,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(c.prog, "nc");
+    }
+
+    #[test]
+    fn bad_personality_names() {
+        let e = try_parse("rnc", None, &["--compat", "bsd", "h", "1"]).unwrap_err();
+        assert_eq!(
+            (e.line.as_str(), e.code),
+            (
+                "rnc: --compat : unknown personality 'bsd' (expected ncat, openbsd or traditional)",
+                2
+            )
+        );
+        let e = try_parse("rnc", None, &["--compat=", "h", "1"]).unwrap_err();
+        assert!(
+            e.line.starts_with("rnc: --compat : unknown personality ''"),
+            "{}",
+            e.line
+        );
+        let e = try_parse("rnc", Some("nope"), &["h", "1"]).unwrap_err();
+        assert_eq!(
+            (e.line.as_str(), e.code),
+            ("rnc: RNC_COMPAT : unknown personality 'nope' (expected ncat, openbsd or traditional)", 2)
+        );
+        // A valid --compat does not excuse a bad RNC_COMPAT.
+        assert!(try_parse("rnc", Some("nope"), &["--compat", "ncat", "h", "1"]).is_err());
+        // After "--" nothing is an option.
+        let e = try_parse("rnc", None, &["--", "--compat", "bsd"]).unwrap_err();
+        assert!(!e.line.contains("personality"), "{}", e.line);
+    }
+
+    #[test]
+    fn help_and_version() {
+        for p in ALL {
+            for args in [&["--help"][..], &["-h"], &["h", "1", "--help"]] {
+                match try_parse("rnc", Some(p.name()), args) {
+                    Ok(Parsed::Exit { text, code: 0 }) => assert!(text.contains("Usage: rnc")),
+                    other => panic!("{other:?}"),
+                }
+            }
+            match try_parse("rnc", Some(p.name()), &["--version"]) {
+                Ok(Parsed::Exit { text, code: 0 }) => {
+                    assert_eq!(text, format!("rnc {}\n", env!("CARGO_PKG_VERSION")))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let long = match try_parse("rnc", None, &["--help"]) {
+            Ok(Parsed::Exit { text, .. }) => text,
+            other => panic!("{other:?}"),
+        };
+        assert!(long.contains("PERSONALITIES") && long.contains("EXIT STATUS"));
+        let obsd = command(Personality::OpenBsd).render_help().to_string();
+        assert!(obsd.contains("-d, --no-stdin"));
+        let trad = command(Personality::Traditional).render_help().to_string();
+        assert!(trad.contains("SO_KEEPALIVE"));
+    }
+
+    #[test]
+    fn misc_fields() {
+        let c = cfg(&["-vvv", "--test", "h", "1"]);
+        assert_eq!(c.verbose, 3);
+        assert!(c.test_banner);
+        let c = cfg(&["h", "1"]);
+        assert_eq!(
+            (c.verbose, c.test_banner, c.keep_open, c.numeric),
+            (0, false, false, false)
+        );
+        assert_eq!(c.personality, Personality::Ncat);
+        assert_eq!(c.sock, SockOptions::default());
+        assert_eq!(c.bytes, ByteOptions::default());
+        // Repeating an option keeps the last value.
+        assert_eq!(
+            cfg(&["-w", "1", "-w", "2", "h", "1"]).timeouts.connect,
+            Some(secs(2.0))
+        );
+        let c = cfg(&["-v", "-v", "h", "1"]);
+        assert_eq!(c.verbose, 2);
+    }
+
+    #[test]
+    fn random_command_lines_never_panic() {
+        const POOL: &[&str] = &[
+            "-l",
+            "-p",
+            "-s",
+            "-n",
+            "-u",
+            "-U",
+            "-w",
+            "-q",
+            "-i",
+            "-d",
+            "-k",
+            "-N",
+            "-b",
+            "-I",
+            "-O",
+            "-T",
+            "-M",
+            "-v",
+            "-4",
+            "-6",
+            "-x",
+            "-m",
+            "-e",
+            "-z",
+            "-h",
+            "--",
+            "-",
+            "",
+            "--ssl",
+            "--ssl-cert",
+            "--ssl-verify",
+            "--ssl-alpn",
+            "--send-only",
+            "--recv-only",
+            "--no-stdin",
+            "--keep-open",
+            "--idle-timeout",
+            "--delay",
+            "--compat",
+            "openbsd",
+            "traditional",
+            "ncat",
+            "--compat=ncat",
+            "--wait=",
+            "-lp",
+            "-q-1",
+            "-1",
+            "0",
+            "1",
+            "1234",
+            "65536",
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+            "@abs",
+            "/tmp/x",
+            "host",
+            "1.5m",
+            "500ms",
+            "64K",
+            "lowdelay",
+            "--version",
+            "--frob",
+            "-lvnp",
+            "\n",
+            "é",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..3000 {
+            let argv0 = ["rnc", "nc", "nc.traditional"][round % 3];
+            let len = next(7);
+            let args: Vec<&str> = (0..len).map(|_| POOL[next(POOL.len())]).collect();
+            let env = [None, Some("openbsd")][next(2)];
+            match try_parse(argv0, env, &args) {
+                Ok(_) => {}
+                Err(e) => {
+                    assert_eq!(e.code, 2, "{args:?}");
+                    assert!(!e.line.contains('\n'), "{args:?}: {:?}", e.line);
+                    assert!(e.line.starts_with("rnc: "), "{args:?}: {:?}", e.line);
+                }
+            }
+        }
+        // No argv at all.
+        assert!(parse_with_env(Vec::<OsString>::new(), None).is_err());
+    }
+
+    #[test]
+    fn commands_are_valid() {
+        for p in ALL {
+            command(p).debug_assert();
+            let docs = docs_command(p);
+            docs.clone().debug_assert();
+            assert!(docs.get_arguments().all(|a| !a.is_hide_set()));
+            // The documented command is the real one minus hidden options.
+            let real = command(p);
+            for a in docs.get_arguments() {
+                assert!(real.get_arguments().any(|r| r.get_id() == a.get_id()));
+            }
+        }
+    }
 }

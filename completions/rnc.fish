@@ -1,0 +1,37 @@
+complete -c rnc -s p -l source-port -d 'Local port to connect from; with -l, the port to listen on' -r
+complete -c rnc -s s -l source -d 'Local address to connect from; with -l, the address to listen on; with -U -u, the local socket path' -r -f -a "(__fish_print_hostnames)"
+complete -c rnc -s w -l wait -d 'Connect timeout' -r
+complete -c rnc -s q -d 'Quit TIME after end of input on stdin (negative: never)' -r
+complete -c rnc -s i -l idle-timeout -d 'Quit when nothing has been sent or received for TIME' -r
+complete -c rnc -s d -l delay -d 'Sleep TIME after each chunk read from stdin' -r
+complete -c rnc -s I -d 'Receive buffer size (SO_RCVBUF); K and M suffixes allowed' -r
+complete -c rnc -s O -d 'Send buffer size (SO_SNDBUF); K and M suffixes allowed' -r
+complete -c rnc -s T -d 'IP type of service: a number, or lowdelay, throughput, reliability, lowcost, critical, inetcontrol, netcontrol, af11..af43, cs0..cs7, ef' -r
+complete -c rnc -s M -d 'Outgoing IP TTL / IPv6 hop limit (1-255)' -r
+complete -c rnc -l ssl-cert -d 'Certificate (PEM) to present' -r -F
+complete -c rnc -l ssl-key -d 'Private key (PEM) of --ssl-cert' -r -F
+complete -c rnc -l ssl-trustfile -d 'Trusted certificates (PEM) instead of the system store' -r -F
+complete -c rnc -l ssl-servername -d 'Server name for SNI and verification' -r
+complete -c rnc -l ssl-alpn -d 'ALPN protocols to offer, comma separated' -r
+complete -c rnc -l ssl-ciphers -d 'Cipher suites to allow' -r
+complete -c rnc -l compat -d 'Meaning of the letters that differ between netcats (see PERSONALITIES)' -r -f -a "ncat\t'Nmap ncat (default)'
+openbsd\t'OpenBSD nc'
+traditional\t'traditional (Hobbit) nc'"
+complete -c rnc -s 4 -d 'Use IPv4 only'
+complete -c rnc -s 6 -d 'Use IPv6 only'
+complete -c rnc -s l -l listen -d 'Listen for one incoming connection (port 31337 when none is given)'
+complete -c rnc -s n -l nodns -d 'Do not resolve host names (only numeric addresses are accepted)'
+complete -c rnc -s u -l udp -d 'Use UDP instead of TCP'
+complete -c rnc -s U -l unixsock -d 'Use a Unix domain socket (a datagram socket with -u); @NAME is an abstract socket'
+complete -c rnc -s k -l keep-open -d 'Connect mode: do not quit when the peer closes; run until stdin is done too'
+complete -c rnc -l no-stdin -d 'Do not read stdin'
+complete -c rnc -l send-only -d 'Only send data; discard what is received and quit at end of stdin'
+complete -c rnc -l recv-only -d 'Only receive data; never read stdin or send'
+complete -c rnc -l no-shutdown -d 'Do not half-close the connection (shutdown SHUT_WR) at end of stdin'
+complete -c rnc -s N -d 'Half-close at end of stdin (accepted for OpenBSD nc; this is the default)'
+complete -c rnc -s b -d 'Allow broadcast (SO_BROADCAST)'
+complete -c rnc -l ssl -d 'Use TLS (DTLS with -u)'
+complete -c rnc -l ssl-verify -d 'Verify the server certificate (implies --ssl)'
+complete -c rnc -s v -l verbose -d 'Be verbose (repeat for more)'
+complete -c rnc -s h -l help -d 'Print help (-h: a summary)'
+complete -c rnc -l version -d 'Print version'
