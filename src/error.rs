@@ -16,15 +16,24 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// Bad input: `rnc: <what> : <why>`, exit 2.
     pub fn usage(what: impl fmt::Display, why: impl fmt::Display) -> Error {
-        Error { line: format!("rnc: {what} : {why}"), code: 2 }
+        Error {
+            line: format!("rnc: {what} : {why}"),
+            code: 2,
+        }
     }
     /// A network failure phrased by the caller (already personality-styled), exit 1.
     pub fn network(line: impl Into<String>) -> Error {
-        Error { line: line.into(), code: 1 }
+        Error {
+            line: line.into(),
+            code: 1,
+        }
     }
     /// Any line with an explicit exit code.
     pub fn with_code(line: impl Into<String>, code: i32) -> Error {
-        Error { line: line.into(), code }
+        Error {
+            line: line.into(),
+            code,
+        }
     }
 }
 

@@ -82,7 +82,9 @@ impl Log {
     pub fn listening(&self, addr: &SocketAddr) {
         match self.personality {
             Personality::Ncat => self.info(format!("Ncat: Listening on {}", ncat_addr(addr))),
-            Personality::OpenBsd => self.info(format!("Listening on {} {}", addr.ip(), addr.port())),
+            Personality::OpenBsd => {
+                self.info(format!("Listening on {} {}", addr.ip(), addr.port()))
+            }
             Personality::Traditional => {
                 let host = if addr.ip().is_unspecified() {
                     "any".to_string()
@@ -107,13 +109,19 @@ impl Log {
                 self.info(format!("Ncat: Connection from {}.", p.ip()));
                 self.info(format!("Ncat: Connection from {}.", ncat_addr(p)));
             }
-            (Personality::Ncat, None) => self.info("Ncat: Connection from a client on Unix domain socket."),
+            (Personality::Ncat, None) => {
+                self.info("Ncat: Connection from a client on Unix domain socket.")
+            }
             (Personality::OpenBsd, Some(p)) => {
                 self.info(format!("Connection received on {} {}", p.ip(), p.port()))
             }
             (Personality::Traditional, Some(p)) => {
                 let l = local.map(|l| l.ip().to_string()).unwrap_or_default();
-                self.info(format!("connect to [{l}] from (UNKNOWN) [{}] {}", p.ip(), p.port()))
+                self.info(format!(
+                    "connect to [{l}] from (UNKNOWN) [{}] {}",
+                    p.ip(),
+                    p.port()
+                ))
             }
             (_, None) => self.info("Connection received on Unix domain socket"),
         }
@@ -121,7 +129,9 @@ impl Log {
 
     pub fn connected(&self, addr: Option<&SocketAddr>, path: Option<&str>, proto: Proto) {
         match (self.personality, addr) {
-            (Personality::Ncat, Some(a)) => self.info(format!("Ncat: Connected to {}.", ncat_addr(a))),
+            (Personality::Ncat, Some(a)) => {
+                self.info(format!("Ncat: Connected to {}.", ncat_addr(a)))
+            }
             (Personality::Ncat, None) => {
                 self.info(format!("Ncat: Connected to {}.", path.unwrap_or("")))
             }
@@ -151,7 +161,14 @@ impl Log {
     }
 
     /// A failed connect to `addr` as an `Error` (exit 1) in the personality's words.
-    pub fn connect_failed(&self, host: &str, addr: Option<&SocketAddr>, port: u16, proto: Proto, err: &io::Error) -> Error {
+    pub fn connect_failed(
+        &self,
+        host: &str,
+        addr: Option<&SocketAddr>,
+        port: u16,
+        proto: Proto,
+        err: &io::Error,
+    ) -> Error {
         let why = describe(err);
         match self.personality {
             Personality::Ncat => {
@@ -162,14 +179,28 @@ impl Log {
                 }
             }
             Personality::OpenBsd => {
-                let ip = addr.map(|a| a.ip().to_string()).unwrap_or_else(|| host.to_string());
+                let ip = addr
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_else(|| host.to_string());
                 let p = if proto == Proto::Udp { "udp" } else { "tcp" };
-                let line = format!("{}: connect to {ip} port {port} ({p}) failed: {why}", self.prog);
+                let line = format!(
+                    "{}: connect to {ip} port {port} ({p}) failed: {why}",
+                    self.prog
+                );
                 // OpenBSD nc reports connect failures only under -v.
-                Error::with_code(if self.verbose > 0 { line } else { String::new() }, 1)
+                Error::with_code(
+                    if self.verbose > 0 {
+                        line
+                    } else {
+                        String::new()
+                    },
+                    1,
+                )
             }
             Personality::Traditional => {
-                let ip = addr.map(|a| a.ip().to_string()).unwrap_or_else(|| host.to_string());
+                let ip = addr
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_else(|| host.to_string());
                 Error::network(format!("(UNKNOWN) [{ip}] {port} (?) : {why}"))
             }
         }
@@ -182,8 +213,13 @@ impl Log {
                 format!("Ncat: Could not resolve hostname \"{host}\": {why}. QUITTING."),
                 2,
             ),
-            Personality::OpenBsd => Error::network(format!("{}: getaddrinfo for host \"{host}\": {why}", self.prog)),
-            Personality::Traditional => Error::network(format!("{host}: forward host lookup failed: {why}")),
+            Personality::OpenBsd => Error::network(format!(
+                "{}: getaddrinfo for host \"{host}\": {why}",
+                self.prog
+            )),
+            Personality::Traditional => {
+                Error::network(format!("{host}: forward host lookup failed: {why}"))
+            }
         }
     }
 

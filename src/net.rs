@@ -23,7 +23,13 @@ pub struct Remote {
 }
 
 /// Resolve `host` to addresses of the requested family, in resolver order.
-pub fn resolve(host: &str, port: u16, family: Family, numeric: bool, log: &Log) -> Result<Vec<SocketAddr>> {
+pub fn resolve(
+    host: &str,
+    port: u16,
+    family: Family,
+    numeric: bool,
+    log: &Log,
+) -> Result<Vec<SocketAddr>> {
     let literal = host
         .trim_start_matches('[')
         .trim_end_matches(']')
@@ -32,13 +38,20 @@ pub fn resolve(host: &str, port: u16, family: Family, numeric: bool, log: &Log) 
     let addrs: Vec<SocketAddr> = match literal {
         Some(ip) => vec![SocketAddr::new(ip, port)],
         None if numeric => {
-            return Err(Error::usage(host, "not a numeric address, and -n forbids name lookups"))
+            return Err(Error::usage(
+                host,
+                "not a numeric address, and -n forbids name lookups",
+            ))
         }
         None => match (host, port).to_socket_addrs() {
             Ok(it) => it.collect(),
             Err(e) => {
                 let why = e.to_string();
-                let why = why.rsplit(": ").next().unwrap_or("lookup failed").to_string();
+                let why = why
+                    .rsplit(": ")
+                    .next()
+                    .unwrap_or("lookup failed")
+                    .to_string();
                 return Err(log.resolve_failed(host, &why));
             }
         },
@@ -93,8 +106,13 @@ fn sock_err(what: &str, e: &io::Error) -> Error {
 
 fn new_socket(addr: &SocketAddr, ty: Type, cfg: &Config) -> Result<Socket> {
     let domain = Domain::for_address(*addr);
-    let proto = if ty == Type::STREAM { socket2::Protocol::TCP } else { socket2::Protocol::UDP };
-    let sock = Socket::new(domain, ty.cloexec(), Some(proto)).map_err(|e| sock_err("socket", &e))?;
+    let proto = if ty == Type::STREAM {
+        socket2::Protocol::TCP
+    } else {
+        socket2::Protocol::UDP
+    };
+    let sock =
+        Socket::new(domain, ty.cloexec(), Some(proto)).map_err(|e| sock_err("socket", &e))?;
     apply(&sock, &cfg.sock, addr.is_ipv6()).map_err(|e| sock_err("socket option", &e))?;
     Ok(sock)
 }
@@ -103,7 +121,11 @@ fn new_socket(addr: &SocketAddr, ty: Type, cfg: &Config) -> Result<Socket> {
 fn source_addr(cfg: &Config, target: &SocketAddr, log: &Log) -> Result<Option<SocketAddr>> {
     let ip = match &cfg.source {
         Some(s) => {
-            let fam = if target.is_ipv4() { Family::V4 } else { Family::V6 };
+            let fam = if target.is_ipv4() {
+                Family::V4
+            } else {
+                Family::V6
+            };
             Some(resolve(s, 0, fam, cfg.numeric, log)?[0].ip())
         }
         None => None,
@@ -126,14 +148,24 @@ pub fn connect(cfg: &Config, log: &Log) -> Result<Remote> {
     match (&cfg.address, cfg.proto) {
         (Address::Unix(path), Proto::UnixStream) => connect_unix_stream(path, log),
         (Address::Unix(path), Proto::UnixDgram) => connect_unix_dgram(path, cfg, log),
-        (Address::Inet { host: Some(host), port }, proto) => connect_inet(host, *port, proto, cfg, log),
+        (
+            Address::Inet {
+                host: Some(host),
+                port,
+            },
+            proto,
+        ) => connect_inet(host, *port, proto, cfg, log),
         _ => Err(Error::usage("address", "no target to connect to")),
     }
 }
 
 fn connect_inet(host: &str, port: u16, proto: Proto, cfg: &Config, log: &Log) -> Result<Remote> {
     let addrs = resolve(host, port, cfg.family, cfg.numeric, log)?;
-    let ty = if proto == Proto::Udp { Type::DGRAM } else { Type::STREAM };
+    let ty = if proto == Proto::Udp {
+        Type::DGRAM
+    } else {
+        Type::STREAM
+    };
     let mut last: Option<(SocketAddr, io::Error)> = None;
     for addr in &addrs {
         let sock = new_socket(addr, ty, cfg)?;
@@ -150,12 +182,18 @@ fn connect_inet(host: &str, port: u16, proto: Proto, cfg: &Config, log: &Log) ->
         };
         match res {
             Ok(()) => {
-                sock.set_nonblocking(true).map_err(|e| sock_err("socket", &e))?;
+                sock.set_nonblocking(true)
+                    .map_err(|e| sock_err("socket", &e))?;
                 if ty == Type::STREAM {
                     let _ = sock.set_tcp_nodelay(false);
                 }
                 let local = sock.local_addr().ok().and_then(|a| a.as_socket());
-                return Ok(Remote { fd: sock.into(), proto, local, peer: Some(*addr) });
+                return Ok(Remote {
+                    fd: sock.into(),
+                    proto,
+                    local,
+                    peer: Some(*addr),
+                });
             }
             Err(e) => last = Some((*addr, e)),
         }
@@ -180,10 +218,17 @@ pub fn unix_addr(path: &Path) -> Result<UnixAddr> {
 
 fn connect_unix_stream(path: &Path, log: &Log) -> Result<Remote> {
     let addr = unix_addr(path)?;
-    let s = UnixStream::connect_addr(&addr)
-        .map_err(|e| log.connect_failed(&path.display().to_string(), None, 0, Proto::UnixStream, &e))?;
-    s.set_nonblocking(true).map_err(|e| sock_err("socket", &e))?;
-    Ok(Remote { fd: s.into(), proto: Proto::UnixStream, local: None, peer: None })
+    let s = UnixStream::connect_addr(&addr).map_err(|e| {
+        log.connect_failed(&path.display().to_string(), None, 0, Proto::UnixStream, &e)
+    })?;
+    s.set_nonblocking(true)
+        .map_err(|e| sock_err("socket", &e))?;
+    Ok(Remote {
+        fd: s.into(),
+        proto: Proto::UnixStream,
+        local: None,
+        peer: None,
+    })
 }
 
 fn connect_unix_dgram(path: &Path, cfg: &Config, log: &Log) -> Result<Remote> {
@@ -198,10 +243,17 @@ fn connect_unix_dgram(path: &Path, cfg: &Config, log: &Log) -> Result<Remote> {
         }
     };
     let s = UnixDatagram::bind_addr(&local).map_err(|e| sock_err("bind", &e))?;
-    s.connect_addr(&target)
-        .map_err(|e| log.connect_failed(&path.display().to_string(), None, 0, Proto::UnixDgram, &e))?;
-    s.set_nonblocking(true).map_err(|e| sock_err("socket", &e))?;
-    Ok(Remote { fd: s.into(), proto: Proto::UnixDgram, local: None, peer: None })
+    s.connect_addr(&target).map_err(|e| {
+        log.connect_failed(&path.display().to_string(), None, 0, Proto::UnixDgram, &e)
+    })?;
+    s.set_nonblocking(true)
+        .map_err(|e| sock_err("socket", &e))?;
+    Ok(Remote {
+        fd: s.into(),
+        proto: Proto::UnixDgram,
+        local: None,
+        peer: None,
+    })
 }
 
 fn nanos() -> u32 {
@@ -239,7 +291,11 @@ pub fn listen(cfg: &Config, log: &Log) -> Result<Listeners> {
 }
 
 fn listen_inet(host: Option<&str>, port: u16, cfg: &Config, log: &Log) -> Result<Listeners> {
-    let ty = if cfg.proto == Proto::Udp { Type::DGRAM } else { Type::STREAM };
+    let ty = if cfg.proto == Proto::Udp {
+        Type::DGRAM
+    } else {
+        Type::STREAM
+    };
     let addrs: Vec<SocketAddr> = match host {
         Some(h) => {
             let mut a = resolve(h, port, cfg.family, cfg.numeric, log)?;
@@ -300,12 +356,18 @@ fn listen_inet(host: Option<&str>, port: u16, cfg: &Config, log: &Log) -> Result
         ));
         return Err(Error::with_code(bind_failed(log, &addr.to_string(), &e), 2));
     }
-    Ok(Listeners { socks, proto: cfg.proto, unix_path: None })
+    Ok(Listeners {
+        socks,
+        proto: cfg.proto,
+        unix_path: None,
+    })
 }
 
 fn bind_failed(log: &Log, what: &str, e: &io::Error) -> String {
     match log.personality {
-        crate::config::Personality::Ncat => format!("Ncat: bind to {what}: {}. QUITTING.", describe(e)),
+        crate::config::Personality::Ncat => {
+            format!("Ncat: bind to {what}: {}. QUITTING.", describe(e))
+        }
         _ => format!("{}: bind to {what} : {}", log.prog, describe(e)),
     }
 }
@@ -319,12 +381,14 @@ fn listen_unix(path: &Path, proto: Proto, log: &Log) -> Result<Listeners> {
     let fd: OwnedFd = if proto == Proto::UnixDgram {
         let s = UnixDatagram::bind_addr(&addr)
             .map_err(|e| Error::with_code(bind_failed(log, &path.display().to_string(), &e), 2))?;
-        s.set_nonblocking(true).map_err(|e| sock_err("socket", &e))?;
+        s.set_nonblocking(true)
+            .map_err(|e| sock_err("socket", &e))?;
         s.into()
     } else {
         let s = UnixListener::bind_addr(&addr)
             .map_err(|e| Error::with_code(bind_failed(log, &path.display().to_string(), &e), 2))?;
-        s.set_nonblocking(true).map_err(|e| sock_err("socket", &e))?;
+        s.set_nonblocking(true)
+            .map_err(|e| sock_err("socket", &e))?;
         s.into()
     };
     Ok(Listeners {
@@ -344,15 +408,23 @@ fn remove_stale_socket(path: &Path, proto: Proto, log: &Log) -> Result<()> {
     };
     let in_use = io::Error::from_raw_os_error(nix::libc::EADDRINUSE);
     if !meta.file_type().is_socket() {
-        return Err(Error::with_code(bind_failed(log, &path.display().to_string(), &in_use), 2));
+        return Err(Error::with_code(
+            bind_failed(log, &path.display().to_string(), &in_use),
+            2,
+        ));
     }
     let alive = if proto == Proto::UnixDgram {
-        UnixDatagram::unbound().and_then(|s| s.connect(path)).is_ok()
+        UnixDatagram::unbound()
+            .and_then(|s| s.connect(path))
+            .is_ok()
     } else {
         UnixStream::connect(path).is_ok()
     };
     if alive {
-        return Err(Error::with_code(bind_failed(log, &path.display().to_string(), &in_use), 2));
+        return Err(Error::with_code(
+            bind_failed(log, &path.display().to_string(), &in_use),
+            2,
+        ));
     }
     std::fs::remove_file(path).map_err(|e| Error::usage(path.display(), describe(&e)))
 }
@@ -380,7 +452,10 @@ pub fn connect_to(sock: &OwnedFd, peer: &SockAddr) -> io::Result<()> {
 }
 
 pub fn local_addr(fd: &OwnedFd) -> Option<SocketAddr> {
-    socket2::SockRef::from(fd).local_addr().ok().and_then(|a| a.as_socket())
+    socket2::SockRef::from(fd)
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
 }
 
 pub fn shutdown_write(fd: &OwnedFd) -> io::Result<()> {

@@ -14,8 +14,15 @@ use std::os::fd::{AsFd, OwnedFd};
 pub fn run(cfg: &Config) -> Result<i32> {
     sys::ensure_std_fds();
     sys::restore_stdio_on_signals();
-    let stdio = Stdio { input: sys::classify(sys::stdin_fd()), output: sys::classify(sys::stdout_fd()) };
-    let log = Log { personality: cfg.personality, prog: cfg.prog.clone(), verbose: cfg.verbose };
+    let stdio = Stdio {
+        input: sys::classify(sys::stdin_fd()),
+        output: sys::classify(sys::stdout_fd()),
+    };
+    let log = Log {
+        personality: cfg.personality,
+        prog: cfg.prog.clone(),
+        verbose: cfg.verbose,
+    };
     log.version_banner();
     if cfg.tls.is_some() {
         return Err(Error::usage("--ssl", "not supported yet"));
@@ -35,7 +42,10 @@ fn connect(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
         Address::Inet { .. } => None,
     };
     log.connected(remote.peer.as_ref(), path.as_deref(), cfg.proto);
-    let transport = Transport::Plain { fd: remote.fd, datagram: cfg.proto.is_datagram() };
+    let transport = Transport::Plain {
+        fd: remote.fd,
+        datagram: cfg.proto.is_datagram(),
+    };
     finish(log, relay::run(cfg, log, stdio, transport, Vec::new()))
 }
 
@@ -61,9 +71,13 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
     // refused rather than left waiting (ncat, traditional nc).
     drop(fd);
     listeners.socks.clear();
-    let (conn, peer_addr) = accepted.map_err(|e| Error::network(format!("rnc: accept : {}", describe(&e))))?;
+    let (conn, peer_addr) =
+        accepted.map_err(|e| Error::network(format!("rnc: accept : {}", describe(&e))))?;
     log.connection_from(peer_addr.as_ref(), peer.as_ref());
-    let transport = Transport::Plain { fd: conn, datagram: false };
+    let transport = Transport::Plain {
+        fd: conn,
+        datagram: false,
+    };
     let r = finish(log, relay::run(cfg, log, stdio, transport, Vec::new()));
     drop(listeners);
     r
@@ -85,10 +99,17 @@ fn announce(cfg: &Config, log: &Log, l: &Listeners) {
 /// Block until one of the listening sockets has a client (or a datagram).
 fn wait_readable(l: &Listeners) -> Result<usize> {
     loop {
-        let mut fds: Vec<PollFd<'_>> = l.socks.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+        let mut fds: Vec<PollFd<'_>> = l
+            .socks
+            .iter()
+            .map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+            .collect();
         match nix::poll::poll(&mut fds, PollTimeout::NONE) {
             Ok(_) => {
-                if let Some(i) = fds.iter().position(|f| f.revents().is_some_and(|r| !r.is_empty())) {
+                if let Some(i) = fds
+                    .iter()
+                    .position(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                {
                     return Ok(i);
                 }
             }
@@ -99,12 +120,21 @@ fn wait_readable(l: &Listeners) -> Result<usize> {
 }
 
 /// A datagram listener locks onto the sender of its first datagram.
-fn serve_datagram(cfg: &Config, log: &Log, stdio: Stdio, fd: OwnedFd, listeners: Listeners) -> Result<i32> {
+fn serve_datagram(
+    cfg: &Config,
+    log: &Log,
+    stdio: Stdio,
+    fd: OwnedFd,
+    listeners: Listeners,
+) -> Result<i32> {
     let mut buf = vec![0u8; 65536];
     let (n, from) = loop {
         match net::recv_from(&fd, &mut buf) {
             Ok(r) => break r,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::Interrupted =>
+            {
                 let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
                 let _ = nix::poll::poll(&mut fds, PollTimeout::NONE);
             }

@@ -58,7 +58,11 @@ pub fn ensure_std_fds() -> [bool; 3] {
     for (fd, was_closed) in closed.iter_mut().enumerate() {
         if fcntl_getfd(fd as RawFd).is_err() {
             *was_closed = true;
-            if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            if let Ok(f) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
                 let raw = f.into_raw_fd();
                 if raw != fd as RawFd {
                     // SAFETY: `raw` was just returned by open() and is owned by nobody else.
@@ -137,7 +141,7 @@ pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 
 /// splice(2) without offsets, non-blocking on the pipe side.
 pub fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
-    let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_MORE;
+    let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
     loop {
         match nix::fcntl::splice(from, None, to, None, len, flags) {
             Err(Errno::EINTR) => continue,
@@ -146,9 +150,20 @@ pub fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io::Resul
     }
 }
 
+/// sendfile(2) from a regular file's current position, retried on EINTR.
+pub fn sendfile(file: BorrowedFd<'_>, sock: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+    loop {
+        match nix::sys::sendfile::sendfile(sock, file, None, len) {
+            Err(Errno::EINTR) => continue,
+            r => return r.map_err(ioerr),
+        }
+    }
+}
+
 /// A pipe for splicing, enlarged (best effort) so one call moves a lot.
 pub fn splice_pipe(size: usize) -> io::Result<(OwnedFd, OwnedFd, usize)> {
-    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(io::Error::from)?;
+    let (r, w) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(io::Error::from)?;
     let got = fcntl(w.as_fd(), FcntlArg::F_SETPIPE_SZ(size as i32))
         .map(|n| n as usize)
         .unwrap_or(64 * 1024);
@@ -196,7 +211,11 @@ extern "C" fn restore_and_reraise(sig: nix::libc::c_int) {
 /// Make SIGINT, SIGTERM and SIGHUP restore stdin/stdout flags before dying.
 pub fn restore_stdio_on_signals() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let act = SigAction::new(SigHandler::Handler(restore_and_reraise), SaFlags::SA_RESETHAND, SigSet::empty());
+    let act = SigAction::new(
+        SigHandler::Handler(restore_and_reraise),
+        SaFlags::SA_RESETHAND,
+        SigSet::empty(),
+    );
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         // SAFETY: the handler only calls async-signal-safe functions.
         let _ = unsafe { sigaction(sig, &act) };

@@ -67,74 +67,144 @@ mod tests {
     use super::*;
 
     fn tcp() -> Progress {
-        Progress { stream: true, ..Progress::default() }
+        Progress {
+            stream: true,
+            ..Progress::default()
+        }
     }
 
     #[test]
     fn stdin_eof_half_closes_then_waits_for_the_peer() {
         let pol = EofPolicy::default();
-        let p = Progress { stdin_done: true, stdin_idle: true, ..tcp() };
+        let p = Progress {
+            stdin_done: true,
+            stdin_idle: true,
+            ..tcp()
+        };
         assert_eq!(next(&pol, &p), Step::HalfClose);
-        let p = Progress { write_shut: true, ..p };
+        let p = Progress {
+            write_shut: true,
+            ..p
+        };
         assert_eq!(next(&pol, &p), Step::Continue);
-        let p = Progress { socket_done: true, ..p };
+        let p = Progress {
+            socket_done: true,
+            ..p
+        };
         assert_eq!(next(&pol, &p), Step::Quit);
     }
 
     #[test]
     fn socket_eof_quits_only_when_stdin_has_nothing_ready() {
         let pol = EofPolicy::default();
-        let busy = Progress { socket_done: true, stdin_idle: false, ..tcp() };
+        let busy = Progress {
+            socket_done: true,
+            stdin_idle: false,
+            ..tcp()
+        };
         assert_eq!(next(&pol, &busy), Step::Continue);
-        let idle = Progress { stdin_idle: true, ..busy };
+        let idle = Progress {
+            stdin_idle: true,
+            ..busy
+        };
         assert_eq!(next(&pol, &idle), Step::Quit);
     }
 
     #[test]
     fn connect_mode_keep_open_outlives_socket_eof() {
-        let pol = EofPolicy { quit_on_socket_eof: false, ..EofPolicy::default() };
-        let p = Progress { socket_done: true, stdin_idle: true, ..tcp() };
+        let pol = EofPolicy {
+            quit_on_socket_eof: false,
+            ..EofPolicy::default()
+        };
+        let p = Progress {
+            socket_done: true,
+            stdin_idle: true,
+            ..tcp()
+        };
         assert_eq!(next(&pol, &p), Step::Continue);
-        let p = Progress { stdin_done: true, ..p };
+        let p = Progress {
+            stdin_done: true,
+            ..p
+        };
         assert_eq!(next(&pol, &p), Step::Quit);
     }
 
     #[test]
     fn no_shutdown_never_half_closes() {
-        let pol = EofPolicy { shutdown_on_stdin_eof: false, ..EofPolicy::default() };
-        let p = Progress { stdin_done: true, stdin_idle: true, ..tcp() };
+        let pol = EofPolicy {
+            shutdown_on_stdin_eof: false,
+            ..EofPolicy::default()
+        };
+        let p = Progress {
+            stdin_done: true,
+            stdin_idle: true,
+            ..tcp()
+        };
         assert_eq!(next(&pol, &p), Step::Continue);
     }
 
     #[test]
     fn quit_timer_is_armed_after_the_half_close() {
-        let pol = EofPolicy { quit_after_stdin_eof: Some(Duration::from_secs(1)), ..EofPolicy::default() };
-        let p = Progress { stdin_done: true, stdin_idle: true, ..tcp() };
+        let pol = EofPolicy {
+            quit_after_stdin_eof: Some(Duration::from_secs(1)),
+            ..EofPolicy::default()
+        };
+        let p = Progress {
+            stdin_done: true,
+            stdin_idle: true,
+            ..tcp()
+        };
         assert_eq!(next(&pol, &p), Step::HalfClose);
-        let p = Progress { write_shut: true, ..p };
+        let p = Progress {
+            write_shut: true,
+            ..p
+        };
         assert_eq!(next(&pol, &p), Step::ArmQuit(Duration::from_secs(1)));
-        let p = Progress { quit_armed: true, ..p };
+        let p = Progress {
+            quit_armed: true,
+            ..p
+        };
         assert_eq!(next(&pol, &p), Step::Continue);
     }
 
     #[test]
     fn udp_never_half_closes_and_waits_at_stdin_eof() {
         let pol = EofPolicy::default();
-        let p = Progress { stdin_done: true, stdin_idle: true, stream: false, ..Progress::default() };
+        let p = Progress {
+            stdin_done: true,
+            stdin_idle: true,
+            stream: false,
+            ..Progress::default()
+        };
         assert_eq!(next(&pol, &p), Step::Continue);
     }
 
     #[test]
     fn recv_only_quits_at_socket_eof_with_stdin_unread() {
-        let pol = EofPolicy { read_stdin: false, ..EofPolicy::default() };
-        let p = Progress { socket_done: true, ..tcp() };
+        let pol = EofPolicy {
+            read_stdin: false,
+            ..EofPolicy::default()
+        };
+        let p = Progress {
+            socket_done: true,
+            ..tcp()
+        };
         assert_eq!(next(&pol, &p), Step::Quit);
     }
 
     #[test]
     fn send_only_quits_at_stdin_eof() {
-        let pol = EofPolicy { write_stdout: false, quit_after_stdin_eof: Some(Duration::ZERO), ..EofPolicy::default() };
-        let p = Progress { stdin_done: true, stdin_idle: true, write_shut: true, ..tcp() };
+        let pol = EofPolicy {
+            write_stdout: false,
+            quit_after_stdin_eof: Some(Duration::ZERO),
+            ..EofPolicy::default()
+        };
+        let p = Progress {
+            stdin_done: true,
+            stdin_idle: true,
+            write_shut: true,
+            ..tcp()
+        };
         assert_eq!(next(&pol, &p), Step::ArmQuit(Duration::ZERO));
     }
 }

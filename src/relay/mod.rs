@@ -34,6 +34,8 @@ const DGRAM_SEND_CHUNK: usize = 16 * 1024;
 /// After the peer's FIN, how long a non-terminal stdin may pause before rnc
 /// concludes it has nothing more to send (socat's `-t` default is the same).
 const STDIN_LINGER: Duration = Duration::from_millis(500);
+/// Bytes per sendfile(2) call; it returns early when the socket is full.
+const SENDFILE_CHUNK: usize = 1 << 30;
 /// Requested size of splice(2)'s intermediate pipe.
 const SPLICE_PIPE: usize = 1 << 20;
 
@@ -74,9 +76,19 @@ enum End {
 
 enum Mover {
     /// read/write through a buffer allocated on first use and dropped when drained.
-    Copy { buf: Option<Box<[u8]>>, start: usize, end: usize, chunk: usize },
+    Copy {
+        buf: Option<Box<[u8]>>,
+        start: usize,
+        end: usize,
+        chunk: usize,
+    },
     /// splice(2); `pipe` is the intermediate pipe, `None` when one end is a pipe.
-    Splice { pipe: Option<(OwnedFd, OwnedFd, usize)>, in_pipe: usize },
+    Splice {
+        pipe: Option<(OwnedFd, OwnedFd, usize)>,
+        in_pipe: usize,
+    },
+    /// sendfile(2), from a regular file to a socket.
+    Sendfile,
 }
 
 /// A failure on one end of a direction.
@@ -128,6 +140,7 @@ impl Direction {
         match &self.mover {
             Mover::Copy { start, end, .. } => end - start,
             Mover::Splice { in_pipe, .. } => *in_pipe,
+            Mover::Sendfile => 0,
         }
     }
 
@@ -137,7 +150,12 @@ impl Direction {
     }
 
     fn copy(chunk: usize) -> Mover {
-        Mover::Copy { buf: None, start: 0, end: 0, chunk }
+        Mover::Copy {
+            buf: None,
+            start: 0,
+            end: 0,
+            chunk,
+        }
     }
 }
 
@@ -161,7 +179,9 @@ impl Env<'_> {
     fn read(&mut self, end: End, buf: &mut [u8]) -> io::Result<usize> {
         match end {
             End::Stdin => {
-                if self.stdio.input == FdKind::Tty && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN) {
+                if self.stdio.input == FdKind::Tty
+                    && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN)
+                {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
                 sys::read(sys::stdin_fd(), buf)
@@ -174,7 +194,9 @@ impl Env<'_> {
     fn write(&mut self, end: End, buf: &[u8]) -> io::Result<usize> {
         match end {
             End::Stdout => {
-                if self.stdio.output == FdKind::Tty && !sys::ready_now(sys::stdout_fd(), PollFlags::POLLOUT) {
+                if self.stdio.output == FdKind::Tty
+                    && !sys::ready_now(sys::stdout_fd(), PollFlags::POLLOUT)
+                {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
                 sys::write(sys::stdout_fd(), buf)
@@ -193,7 +215,10 @@ fn would_block(e: &io::Error) -> bool {
 fn splice_unsupported(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(nix::libc::EINVAL) | Some(nix::libc::ENOSYS) | Some(nix::libc::EOPNOTSUPP) | Some(nix::libc::EBADF)
+        Some(nix::libc::EINVAL)
+            | Some(nix::libc::ENOSYS)
+            | Some(nix::libc::EOPNOTSUPP)
+            | Some(nix::libc::EBADF)
     )
 }
 
@@ -208,7 +233,7 @@ fn pump(d: &mut Direction, env: &mut Env<'_>, now: Instant) -> std::result::Resu
         let moved = match d.mover {
             Mover::Copy { .. } => pump_copy(d, env, now)?,
             Mover::Splice { pipe: Some(_), .. } => pump_splice_via_pipe(d, env)?,
-            Mover::Splice { pipe: None, .. } => pump_splice_direct(d, env)?,
+            Mover::Splice { pipe: None, .. } | Mover::Sendfile => pump_direct(d, env)?,
         };
         if !moved {
             return Ok(any);
@@ -217,9 +242,19 @@ fn pump(d: &mut Direction, env: &mut Env<'_>, now: Instant) -> std::result::Resu
     }
 }
 
-fn pump_copy(d: &mut Direction, env: &mut Env<'_>, now: Instant) -> std::result::Result<bool, EndError> {
+fn pump_copy(
+    d: &mut Direction,
+    env: &mut Env<'_>,
+    now: Instant,
+) -> std::result::Result<bool, EndError> {
     let datagram_src = d.src == End::Remote && env.transport.is_datagram();
-    let Mover::Copy { buf, start, end, chunk } = &mut d.mover else {
+    let Mover::Copy {
+        buf,
+        start,
+        end,
+        chunk,
+    } = &mut d.mover
+    else {
         return Ok(false);
     };
     let mut moved = false;
@@ -297,8 +332,15 @@ fn pump_copy(d: &mut Direction, env: &mut Env<'_>, now: Instant) -> std::result:
     Ok(moved)
 }
 
-fn pump_splice_via_pipe(d: &mut Direction, env: &mut Env<'_>) -> std::result::Result<bool, EndError> {
-    let Mover::Splice { pipe: Some((_, pw, cap)), in_pipe } = &mut d.mover else {
+fn pump_splice_via_pipe(
+    d: &mut Direction,
+    env: &mut Env<'_>,
+) -> std::result::Result<bool, EndError> {
+    let Mover::Splice {
+        pipe: Some((_, pw, cap)),
+        in_pipe,
+    } = &mut d.mover
+    else {
         return Ok(false);
     };
     let mut moved = false;
@@ -333,7 +375,11 @@ fn pump_splice_via_pipe(d: &mut Direction, env: &mut Env<'_>) -> std::result::Re
             Err(err) => return Err(EndError { end: d.src, err }),
         }
     }
-    let Mover::Splice { pipe: Some((pr, _, _)), in_pipe } = &mut d.mover else {
+    let Mover::Splice {
+        pipe: Some((pr, _, _)),
+        in_pipe,
+    } = &mut d.mover
+    else {
         return Ok(moved);
     };
     if *in_pipe > 0 && d.dst_ready {
@@ -352,11 +398,18 @@ fn pump_splice_via_pipe(d: &mut Direction, env: &mut Env<'_>) -> std::result::Re
     Ok(moved)
 }
 
-fn pump_splice_direct(d: &mut Direction, env: &mut Env<'_>) -> std::result::Result<bool, EndError> {
+/// One call moves bytes straight from source to destination: splice(2) when one
+/// end is a pipe, sendfile(2) from a regular file.
+fn pump_direct(d: &mut Direction, env: &mut Env<'_>) -> std::result::Result<bool, EndError> {
     if d.src_eof || d.blocked {
         return Ok(false);
     }
-    match sys::splice(env.fd(d.src), env.fd(d.dst), SPLICE_PIPE) {
+    let r = if matches!(d.mover, Mover::Sendfile) {
+        sys::sendfile(env.fd(d.src), env.fd(d.dst), SENDFILE_CHUNK)
+    } else {
+        sys::splice(env.fd(d.src), env.fd(d.dst), SPLICE_PIPE)
+    };
+    match r {
         Ok(0) => {
             d.src_eof = true;
             Ok(true)
@@ -402,25 +455,52 @@ fn choose_mover(src: FdKind, dst: FdKind, zero_copy: bool, chunk: usize) -> Move
         return Direction::copy(chunk);
     }
     if src == FdKind::Pipe || dst == FdKind::Pipe {
-        return Mover::Splice { pipe: None, in_pipe: 0 };
+        return Mover::Splice {
+            pipe: None,
+            in_pipe: 0,
+        };
+    }
+    if src == FdKind::File && dst == FdKind::Socket {
+        return Mover::Sendfile;
     }
     match sys::splice_pipe(SPLICE_PIPE) {
-        Ok((r, w, cap)) => Mover::Splice { pipe: Some((r, w, cap)), in_pipe: 0 },
+        Ok((r, w, cap)) => Mover::Splice {
+            pipe: Some((r, w, cap)),
+            in_pipe: 0,
+        },
         Err(_) => Direction::copy(chunk),
     }
 }
 
 /// Run one session to its end.
-pub fn run(cfg: &Config, log: &Log, stdio: Stdio, mut transport: Transport, initial: Vec<u8>) -> Result<Report> {
+pub fn run(
+    cfg: &Config,
+    log: &Log,
+    stdio: Stdio,
+    mut transport: Transport,
+    initial: Vec<u8>,
+) -> Result<Report> {
     let started = Instant::now();
     let policy = &cfg.eof;
     let datagram = transport.is_datagram();
     let zero_copy = transport.is_plain_stream() && !cfg.bytes.any();
 
-    let up_chunk = if datagram { DGRAM_SEND_CHUNK } else { STREAM_CHUNK };
-    let down_chunk = if datagram { DGRAM_RECV_CHUNK } else { STREAM_CHUNK };
+    let up_chunk = if datagram {
+        DGRAM_SEND_CHUNK
+    } else {
+        STREAM_CHUNK
+    };
+    let down_chunk = if datagram {
+        DGRAM_RECV_CHUNK
+    } else {
+        STREAM_CHUNK
+    };
     let remote_kind = FdKind::Socket;
-    let mut up = Direction::new(End::Stdin, End::Remote, choose_mover(stdio.input, remote_kind, zero_copy, up_chunk));
+    let mut up = Direction::new(
+        End::Stdin,
+        End::Remote,
+        choose_mover(stdio.input, remote_kind, zero_copy, up_chunk),
+    );
     up.enabled = policy.read_stdin;
     let down_zero_copy = zero_copy && policy.write_stdout && initial.is_empty();
     let mut down = Direction::new(
@@ -434,20 +514,32 @@ pub fn run(cfg: &Config, log: &Log, stdio: Stdio, mut transport: Transport, init
         let len = initial.len();
         let mut b = initial;
         b.resize(down_chunk.max(len), 0);
-        down.mover = Mover::Copy { buf: Some(b.into_boxed_slice()), start: 0, end: len, chunk: down_chunk };
+        down.mover = Mover::Copy {
+            buf: Some(b.into_boxed_slice()),
+            start: 0,
+            end: len,
+            chunk: down_chunk,
+        };
     }
 
     let mut poll = Poll::new().map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
     let reg = poll.registry();
     let remote_raw = transport.fd().as_raw_fd();
-    reg.register(&mut SourceFd(&remote_raw), T_REMOTE, Interest::READABLE | Interest::WRITABLE)
-        .map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
+    reg.register(
+        &mut SourceFd(&remote_raw),
+        T_REMOTE,
+        Interest::READABLE | Interest::WRITABLE,
+    )
+    .map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
     if up.enabled && stdio.input.pollable() {
         if stdio.input != FdKind::Tty {
             let _ = sys::set_stdio_nonblocking(sys::stdin_fd());
         }
         let raw = 0;
-        if reg.register(&mut SourceFd(&raw), T_STDIN, Interest::READABLE).is_err() {
+        if reg
+            .register(&mut SourceFd(&raw), T_STDIN, Interest::READABLE)
+            .is_err()
+        {
             // Not pollable after all (e.g. an inherited epoll-hostile fd): treat
             // it as always ready, as for regular files.
         }
@@ -482,7 +574,9 @@ pub fn run(cfg: &Config, log: &Log, stdio: Stdio, mut transport: Transport, init
         for r in [moved_up, moved_down] {
             match r {
                 Ok(m) => moved |= m,
-                Err(EndError { end: End::Stdout, .. }) => {
+                Err(EndError {
+                    end: End::Stdout, ..
+                }) => {
                     // The reader of our stdout went away: nothing left to do.
                     reason = CloseReason::StdoutClosed;
                     return Ok(report(&up, &down, started, reason));
@@ -506,13 +600,18 @@ pub fn run(cfg: &Config, log: &Log, stdio: Stdio, mut transport: Transport, init
         }
 
         // The EOF policy decides what the new state of things means.
-        let linger = if stdio.input == FdKind::Tty { Duration::ZERO } else { STDIN_LINGER };
+        let linger = if stdio.input == FdKind::Tty {
+            Duration::ZERO
+        } else {
+            STDIN_LINGER
+        };
         let stdin_quiet_at = up.src_idle_since.map(|t| t + linger);
         loop {
             let progress = eof::Progress {
                 stdin_done: up.enabled && up.done() && flushed,
                 stdin_idle: !up.enabled
-                    || (up.pending() == 0 && (up.src_eof || stdin_quiet_at.is_some_and(|t| now >= t))),
+                    || (up.pending() == 0
+                        && (up.src_eof || stdin_quiet_at.is_some_and(|t| now >= t))),
                 socket_done: down.done(),
                 stream: !datagram,
                 write_shut,
@@ -537,8 +636,15 @@ pub fn run(cfg: &Config, log: &Log, stdio: Stdio, mut transport: Transport, init
             _ => cfg.timeouts.idle,
         };
         let idle_at = idle.map(|t| last_activity + t);
-        let linger_at = if down.done() && up.pending() == 0 { stdin_quiet_at } else { None };
-        for t in [idle_at, up.read_pause, up.write_pause, linger_at].into_iter().flatten() {
+        let linger_at = if down.done() && up.pending() == 0 {
+            stdin_quiet_at
+        } else {
+            None
+        };
+        for t in [idle_at, up.read_pause, up.write_pause, linger_at]
+            .into_iter()
+            .flatten()
+        {
             deadline = Some(deadline.map_or(t, |d| d.min(t)));
         }
         let now = Instant::now();
@@ -611,7 +717,8 @@ fn unpollable_ready(d: &Direction, stdio: &Stdio) -> bool {
     }
     let src_unpollable = d.src == End::Stdin && !stdio.input.pollable();
     let dst_unpollable = d.dst == End::Stdout && !stdio.output.pollable();
-    (src_unpollable && d.pending() == 0 && !d.src_eof && d.dst_ready) || (dst_unpollable && d.pending() > 0)
+    (src_unpollable && d.pending() == 0 && !d.src_eof && d.dst_ready)
+        || (dst_unpollable && d.pending() > 0)
 }
 
 /// Best effort, without waiting: hand what has been received to stdout.
@@ -633,10 +740,18 @@ fn idle_expired(cfg: &Config, log: &Log, t: Duration, r: Report) -> Result<Repor
     let ms = t.as_millis();
     Err(match cfg.role {
         Role::Connect => Error::network(format!("Ncat: Idle timeout expired ({ms} ms).")),
-        Role::Listen => Error::with_code(format!("Ncat: Idle timeout expired ({ms} ms). QUITTING."), 2),
+        Role::Listen => Error::with_code(
+            format!("Ncat: Idle timeout expired ({ms} ms). QUITTING."),
+            2,
+        ),
     })
 }
 
 fn report(up: &Direction, down: &Direction, started: Instant, reason: CloseReason) -> Report {
-    Report { sent: up.bytes, received: down.bytes, duration: started.elapsed(), reason }
+    Report {
+        sent: up.bytes,
+        received: down.bytes,
+        duration: started.elapsed(),
+        reason,
+    }
 }

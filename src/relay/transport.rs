@@ -25,7 +25,13 @@ impl Transport {
 
     /// Whether the raw socket may be handed to splice(2).
     pub fn is_plain_stream(&self) -> bool {
-        matches!(self, Transport::Plain { datagram: false, .. })
+        matches!(
+            self,
+            Transport::Plain {
+                datagram: false,
+                ..
+            }
+        )
     }
 
     /// Plaintext from the peer. `Ok(0)` is EOF on a stream and an empty datagram
@@ -53,7 +59,10 @@ impl Transport {
     /// Tell the peer we are done sending (TCP FIN; TLS close_notify first).
     pub fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
-            Transport::Plain { fd, datagram: false } => crate::net::shutdown_write(fd),
+            Transport::Plain {
+                fd,
+                datagram: false,
+            } => crate::net::shutdown_write(fd),
             Transport::Plain { datagram: true, .. } => Ok(()),
         }
     }
