@@ -12,6 +12,7 @@ pub mod net;
 pub mod relay;
 pub mod run;
 pub mod sys;
+pub mod tls;
 
 use std::ffi::OsString;
 
