@@ -5,7 +5,9 @@ use crate::config::{Address, Config, Role};
 use crate::error::{Error, Result};
 use crate::log::{describe, Log};
 use crate::net::{self, Listeners};
+use crate::relay::transport::{OnHandshake, Tls};
 use crate::relay::{self, Stdio, Transport};
+use crate::tls;
 use crate::sys;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use std::os::fd::{AsFd, OwnedFd};
@@ -24,8 +26,8 @@ pub fn run(cfg: &Config) -> Result<i32> {
         verbose: cfg.verbose,
     };
     log.version_banner();
-    if cfg.tls.is_some() {
-        return Err(Error::usage("--ssl", "not supported yet"));
+    if cfg.tls.is_some() && cfg.proto.is_datagram() {
+        return Err(Error::usage("--ssl with -u", "DTLS is not supported (rustls has no DTLS)"));
     }
     let result = match cfg.role {
         Role::Connect => connect(cfg, &log, stdio),
@@ -36,15 +38,38 @@ pub fn run(cfg: &Config) -> Result<i32> {
 }
 
 fn connect(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
+    // TLS settings are checked before any connection is made.
+    let client = cfg.tls.as_ref().map(tls::client_config).transpose()?;
     let remote = net::connect(cfg, log)?;
-    let path = match &cfg.address {
-        Address::Unix(p) => Some(p.display().to_string()),
-        Address::Inet { .. } => None,
+    let (host, path) = match &cfg.address {
+        Address::Unix(p) => ("localhost".to_string(), Some(p.display().to_string())),
+        Address::Inet { host, .. } => (host.clone().unwrap_or_default(), None),
     };
     log.connected(remote.peer.as_ref(), path.as_deref(), cfg.proto);
-    let transport = Transport::Plain {
-        fd: remote.fd,
-        datagram: cfg.proto.is_datagram(),
+    let transport = match (client, &cfg.tls) {
+        (Some(client), Some(opts)) => {
+            let name = tls::server_name(opts, &host)?;
+            let conn = rustls::ClientConnection::new(client, name.clone())
+                .map_err(|e| Error::usage("--ssl", e))?;
+            let peer = match (remote.peer, path) {
+                (Some(a), _) => crate::log::ncat_addr(&a),
+                (None, p) => p.unwrap_or_default(),
+            };
+            let (opts, verbose) = (opts.clone(), log.verbose);
+            let report: OnHandshake = Box::new(move |c: &rustls::Connection| {
+                if verbose > 0 {
+                    let chain = c.peer_certificates().unwrap_or_default();
+                    for line in tls::describe_server_cert(&opts, &peer, &name, chain) {
+                        crate::log::emit(&line);
+                    }
+                }
+            });
+            Transport::Tls(Box::new(Tls::new(conn.into(), remote.fd, Some(report))))
+        }
+        _ => Transport::Plain {
+            fd: remote.fd,
+            datagram: cfg.proto.is_datagram(),
+        },
     };
     finish(log, relay::run(cfg, log, stdio, transport, Vec::new()))
 }
@@ -56,6 +81,18 @@ fn finish(log: &Log, r: Result<relay::Report>) -> Result<i32> {
 }
 
 fn listen(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
+    // Certificates are loaded (or generated) before listening: a bad one is a
+    // start-up error, not a failed client.
+    let server = match &cfg.tls {
+        Some(opts) => {
+            let host = match &cfg.address {
+                Address::Inet { host, .. } => host.as_deref(),
+                Address::Unix(_) => None,
+            };
+            Some(tls::server_config(opts, host, cfg.verbose)?)
+        }
+        None => None,
+    };
     let mut listeners = net::listen(cfg, log)?;
     announce(cfg, log, &listeners);
     if cfg.test_banner {
@@ -74,9 +111,24 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
     let (conn, peer_addr) =
         accepted.map_err(|e| Error::network(format!("rnc: accept : {}", describe(&e))))?;
     log.connection_from(peer_addr.as_ref(), peer.as_ref());
-    let transport = Transport::Plain {
-        fd: conn,
-        datagram: false,
+    let transport = match server {
+        Some(server) => {
+            let tls_conn =
+                rustls::ServerConnection::new(server).map_err(|e| Error::usage("--ssl", e))?;
+            let verbose = log.verbose;
+            let report: OnHandshake = Box::new(move |c: &rustls::Connection| {
+                if verbose > 1 {
+                    if let Some(s) = tls::describe_session(c) {
+                        crate::log::emit(&format!("Ncat: SSL session: {s}"));
+                    }
+                }
+            });
+            Transport::Tls(Box::new(Tls::new(tls_conn.into(), conn, Some(report))))
+        }
+        None => Transport::Plain {
+            fd: conn,
+            datagram: false,
+        },
     };
     let r = finish(log, relay::run(cfg, log, stdio, transport, Vec::new()));
     drop(listeners);

@@ -241,3 +241,13 @@ fn restore_one(fd: usize) {
         }
     }
 }
+
+/// writev(2), retried on EINTR.
+pub fn writev(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    loop {
+        match nix::sys::uio::writev(fd, bufs) {
+            Err(Errno::EINTR) => continue,
+            r => return r.map_err(ioerr),
+        }
+    }
+}

@@ -581,10 +581,10 @@ pub fn run(
                     reason = CloseReason::StdoutClosed;
                     return Ok(report(&up, &down, started, reason));
                 }
-                Err(EndError { err, .. }) => return Err(log.session_error(&err)),
+                Err(EndError { err, .. }) => return Err(remote_error(log, &err)),
             }
         }
-        let flushed = flushed.map_err(|e| log.session_error(&e))?;
+        let flushed = flushed.map_err(|e| remote_error(log, &e))?;
         if moved {
             last_activity = now;
         }
@@ -730,6 +730,15 @@ fn flush_down(down: &mut Direction, env: &mut Env<'_>) {
             Ok(true) => continue,
             _ => break,
         }
+    }
+}
+
+/// A failure of the remote end, in the personality's words (TLS failures in
+/// the TLS layer's).
+fn remote_error(log: &Log, err: &io::Error) -> Error {
+    match err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        Some(e) => crate::tls::handshake_error(e),
+        None => log.session_error(err),
     }
 }
 
