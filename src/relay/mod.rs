@@ -585,6 +585,10 @@ pub fn run(
             }
         }
         let flushed = flushed.map_err(|e| remote_error(log, &e))?;
+        if env.transport.take_unstalled() {
+            up.dst_ready = true;
+            continue;
+        }
         if moved {
             last_activity = now;
         }

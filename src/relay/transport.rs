@@ -29,6 +29,8 @@ pub struct Tls {
     rx_end: usize,
     tcp_eof: bool,
     shut: Shut,
+    /// A write was refused; see `take_unstalled`.
+    stalled: bool,
     on_handshake: Option<OnHandshake>,
 }
 
@@ -70,6 +72,7 @@ impl Tls {
             rx_end: 0,
             tcp_eof: false,
             shut: Shut::Open,
+            stalled: false,
             on_handshake,
         }
     }
@@ -177,9 +180,21 @@ impl Tls {
         let n = self.conn.writer().write(buf)?;
         self.push()?;
         if n == 0 {
+            self.stalled = true;
             return Err(io::ErrorKind::WouldBlock.into());
         }
         Ok(n)
+    }
+
+    /// A refused write can be retried although the socket sent no writable
+    /// edge: the refusal came from rustls (handshake not finished, record queue
+    /// full), and both conditions have since cleared.
+    fn take_unstalled(&mut self) -> bool {
+        if self.stalled && !self.conn.is_handshaking() && !self.conn.wants_write() {
+            self.stalled = false;
+            return true;
+        }
+        false
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -230,6 +245,15 @@ impl Transport {
         match self {
             Transport::Plain { .. } => Ok(true),
             Transport::Tls(t) => t.push(),
+        }
+    }
+
+    /// Whether a write that was refused may now succeed without a writable
+    /// event from the socket (TLS: the refusal was rustls', not the kernel's).
+    pub fn take_unstalled(&mut self) -> bool {
+        match self {
+            Transport::Plain { .. } => false,
+            Transport::Tls(t) => t.take_unstalled(),
         }
     }
 
