@@ -4,6 +4,12 @@ complete -c rnc -s w -l wait -d 'Connect timeout' -r
 complete -c rnc -s q -d 'Quit TIME after end of input on stdin (negative: never)' -r
 complete -c rnc -s i -l idle-timeout -d 'Quit when nothing has been sent or received for TIME' -r
 complete -c rnc -s d -l delay -d 'Sleep TIME after each chunk read from stdin' -r
+complete -c rnc -s o -l output -d 'Log the data of both directions to FILE, raw' -r -F
+complete -c rnc -s x -l hex-dump -d 'Log the data of both directions to FILE as a hex dump (ncat\'s format)' -r -F
+complete -c rnc -l allow -d 'Admit only clients matching HOST (repeatable; see ALLOW AND DENY)' -r -f -a "(__fish_print_hostnames)"
+complete -c rnc -l allowfile -d 'Admit only clients matching a host in FILE' -r -F
+complete -c rnc -l deny -d 'Refuse clients matching HOST; deny wins over allow (repeatable)' -r -f -a "(__fish_print_hostnames)"
+complete -c rnc -l denyfile -d 'Refuse clients matching a host in FILE' -r -F
 complete -c rnc -s I -d 'Receive buffer size (SO_RCVBUF); K and M suffixes allowed' -r
 complete -c rnc -s O -d 'Send buffer size (SO_SNDBUF); K and M suffixes allowed' -r
 complete -c rnc -s T -d 'IP type of service: a number, or lowdelay, throughput, reliability, lowcost, critical, inetcontrol, netcontrol, af11..af43, cs0..cs7, ef' -r
@@ -23,12 +29,16 @@ complete -c rnc -s l -l listen -d 'Listen for one incoming connection (port 3133
 complete -c rnc -s n -l nodns -d 'Do not resolve host names (only numeric addresses are accepted)'
 complete -c rnc -s u -l udp -d 'Use UDP instead of TCP'
 complete -c rnc -s U -l unixsock -d 'Use a Unix domain socket (a datagram socket with -u); @NAME is an abstract socket'
+complete -c rnc -s z -d 'Zero-I/O mode: only report whether ports accept connections; PORT may be a list or range (22,80,8000-8080), and several may be given'
 complete -c rnc -s k -l keep-open -d 'Connect mode: do not quit when the peer closes; run until stdin is done too'
 complete -c rnc -l no-stdin -d 'Do not read stdin'
 complete -c rnc -l send-only -d 'Only send data; discard what is received and quit at end of stdin'
 complete -c rnc -l recv-only -d 'Only receive data; never read stdin or send'
 complete -c rnc -l no-shutdown -d 'Do not half-close the connection (shutdown SHUT_WR) at end of stdin'
 complete -c rnc -s N -d 'Half-close at end of stdin (accepted for OpenBSD nc; this is the default)'
+complete -c rnc -s C -l crlf -d 'Send LF read from stdin as CRLF (an existing CRLF is left alone)'
+complete -c rnc -s t -l telnet -d 'Refuse the peer\'s telnet option negotiation and remove telnet commands from the data'
+complete -c rnc -l append-output -d 'Append to the log files instead of overwriting them'
 complete -c rnc -s b -d 'Allow broadcast (SO_BROADCAST)'
 complete -c rnc -l ssl -d 'Use TLS (DTLS with -u)'
 complete -c rnc -l ssl-verify -d 'Verify the server certificate (implies --ssl)'

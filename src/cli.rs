@@ -5,9 +5,10 @@
 //! for that personality, parse, then resolve the matches into a validated
 //! [`Config`]. Every failure is one line `rnc: <what> : <why>`, exit 2.
 
+use crate::access::{AccessList, Rule};
 use crate::config::{
-    Address, ByteOptions, Config, EofPolicy, Family, Personality, Proto, Role, SockOptions,
-    Timeouts, TlsOptions,
+    Address, ByteOptions, Config, DumpOptions, EofPolicy, Family, Personality, Proto, Role,
+    SockOptions, Timeouts, TlsOptions,
 };
 use crate::error::{Error, Result};
 use clap::builder::PossibleValue;
@@ -163,6 +164,8 @@ const H_TIME: &str = "Timing";
 const H_FLOW: &str = "Data flow";
 const H_SOCK: &str = "Socket options";
 const H_TLS: &str = "TLS";
+const H_ACCESS: &str = "Access control (listen mode)";
+const H_LOG: &str = "Session logs";
 const H_MISC: &str = "Other";
 
 fn opt(id: &'static str, heading: &'static str) -> Arg {
@@ -201,22 +204,10 @@ const LATER_ISSUE_IDS: &[&str] = &[
     "proxy-type",
     "proxy-auth",
     "proxy-dns",
-    "hex-dump",
     "broker",
     "chat",
-    "allow",
-    "allowfile",
-    "deny",
-    "denyfile",
     "max-conns",
     "min-ttl",
-    "zero-io",
-    "output",
-    "append-output",
-    "crlf",
-    "telnet",
-    "source-route",
-    "source-route-pointer",
     "randomize",
     "sctp",
     "vsock",
@@ -226,7 +217,6 @@ const LATER_ISSUE_IDS: &[&str] = &[
 fn later_issue_args(p: Personality) -> Vec<Arg> {
     let obsd = p == Personality::OpenBsd;
     let mut proxy = hidden_opt("proxy").long("proxy");
-    let mut hex = hidden_opt("hex-dump").long("hex-dump");
     let mut max_conns = hidden_opt("max-conns").long("max-conns");
     let mut v = Vec::new();
     if obsd {
@@ -234,7 +224,6 @@ fn later_issue_args(p: Personality) -> Vec<Arg> {
         proxy = proxy.short('x');
         v.push(hidden_opt("min-ttl").short('m'));
     } else {
-        hex = hex.short('x');
         max_conns = max_conns.short('m');
     }
     v.extend([
@@ -245,21 +234,9 @@ fn later_issue_args(p: Personality) -> Vec<Arg> {
         hidden_opt("proxy-type").short('X').long("proxy-type"),
         hidden_opt("proxy-auth").short('P').long("proxy-auth"),
         hidden_opt("proxy-dns").long("proxy-dns"),
-        hex,
         hidden_flag("broker").long("broker"),
         hidden_flag("chat").long("chat"),
-        hidden_opt("allow").long("allow"),
-        hidden_opt("allowfile").long("allowfile"),
-        hidden_opt("deny").long("deny"),
-        hidden_opt("denyfile").long("denyfile"),
         max_conns,
-        hidden_flag("zero-io").short('z'),
-        hidden_opt("output").short('o').long("output"),
-        hidden_flag("append-output").long("append-output"),
-        hidden_flag("crlf").short('C').long("crlf"),
-        hidden_flag("telnet").short('t').long("telnet"),
-        hidden_opt("source-route").short('g'),
-        hidden_opt("source-route-pointer").short('G'),
         hidden_flag("randomize").short('r'),
         hidden_flag("sctp").long("sctp"),
         hidden_flag("vsock").long("vsock"),
@@ -355,6 +332,10 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
         flag("unixsock", H_MODE).short('U').long("unixsock").help(
             "Use a Unix domain socket (a datagram socket with -u); @NAME is an abstract socket",
         ),
+        flag("zero-io", H_MODE).short('z').help(
+            "Zero-I/O mode: only report whether ports accept connections; PORT may be a \
+             list or range (22,80,8000-8080), and several may be given",
+        ),
     ]);
 
     // Timing.
@@ -421,6 +402,76 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
         flag("half-close", H_FLOW)
             .short('N')
             .help("Half-close at end of stdin (accepted for OpenBSD nc; this is the default)"),
+        flag("crlf", H_FLOW)
+            .short('C')
+            .long("crlf")
+            .help("Send LF read from stdin as CRLF (an existing CRLF is left alone)"),
+        flag("telnet", H_FLOW).short('t').long("telnet").help(
+            "Refuse the peer's telnet option negotiation and remove telnet commands from the data",
+        ),
+    ]);
+
+    // Session logs.
+    let file_opt = |id: &'static str| {
+        opt(id, H_LOG)
+            .value_name("FILE")
+            .value_parser(value_parser!(PathBuf))
+            .value_hint(ValueHint::FilePath)
+    };
+    let mut output = file_opt("output")
+        .long("output")
+        .help("Log the data of both directions to FILE, raw");
+    let mut hex = file_opt("hex-dump")
+        .long("hex-dump")
+        .help("Log the data of both directions to FILE as a hex dump (ncat's format)");
+    if trad {
+        cmd = cmd.arg(file_opt("trad-hex").short('o').help(
+            "Log the data to FILE as a hex dump in traditional nc's format \
+             (< received, > sent); --output logs it raw",
+        ));
+    } else {
+        output = output.short('o');
+    }
+    if !obsd {
+        hex = hex.short('x');
+    }
+    cmd = cmd.args([
+        output,
+        hex,
+        flag("append-output", H_LOG)
+            .long("append-output")
+            .help("Append to the log files instead of overwriting them"),
+    ]);
+
+    // Access control.
+    let access_opt = |id: &'static str, help: &'static str| {
+        Arg::new(id)
+            .long(id)
+            .help_heading(H_ACCESS)
+            .action(ArgAction::Append)
+            .help(help)
+    };
+    cmd = cmd.args([
+        access_opt(
+            "allow",
+            "Admit only clients matching HOST (repeatable; see ALLOW AND DENY)",
+        )
+        .value_name("HOST")
+        .value_hint(ValueHint::Hostname),
+        access_opt("allowfile", "Admit only clients matching a host in FILE")
+            .value_name("FILE")
+            .value_parser(value_parser!(PathBuf))
+            .value_hint(ValueHint::FilePath),
+        access_opt(
+            "deny",
+            "Refuse clients matching HOST; deny wins over allow (repeatable)",
+        )
+        .value_name("HOST")
+        .value_hint(ValueHint::Hostname),
+        access_opt("denyfile", "Refuse clients matching a host in FILE")
+            .value_name("FILE")
+            .value_parser(value_parser!(PathBuf))
+            .value_hint(ValueHint::FilePath),
     ]);
 
     // Socket options.
@@ -524,6 +575,11 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
     if with_hidden {
         cmd = cmd.arg(flag("test", H_MISC).long("test").hide(true));
         cmd = cmd.args(later_issue_args(p));
+        // Traditional nc's loose source routing: recognised, refused with a reason.
+        cmd = cmd.args([
+            hidden_opt("source-route").short('g'),
+            hidden_opt("source-route-pointer").short('G'),
+        ]);
     }
 
     cmd.args([
@@ -535,7 +591,9 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
         Arg::new("port")
             .value_name("PORT")
             .value_parser(value_parser!(OsString))
-            .help("Port to connect to; with -l the port to listen on"),
+            .action(ArgAction::Append)
+            .num_args(1..)
+            .help("Port to connect to; with -l the port to listen on; with -z ports to check"),
     ])
 }
 
@@ -564,19 +622,23 @@ pub const DOC_SECTIONS: &[DocSection] = &[
                 "ncat",
                 "-w is the connect timeout; -i (--idle-timeout) quits when idle; -d (--delay) \
                  sleeps after each read from stdin; -k (--keep-open) keeps running after the \
-                 peer closes; -l without a port listens on 31337.",
+                 peer closes; -l without a port listens on 31337; -o (--output) logs raw data \
+                 and -x (--hex-dump) a hex dump.",
             ),
             (
                 "openbsd",
                 "-w is the connect timeout and also an idle timeout; -i sends stdin one line \
-                 at a time, sleeping after each line; -d does not read stdin; -k is as in ncat; \
-                 -l needs a port.",
+                 at a time, sleeping after each line (and pauses between ports with -z); -d does \
+                 not read stdin; -k is as in ncat; -l needs a port; -x is a proxy address (not \
+                 supported yet; use --hex-dump for a hex dump).",
             ),
             (
                 "traditional",
                 "-w is the connect timeout and also an idle timeout once stdin has ended; -i is \
                  as in openbsd; -k enables SO_KEEPALIVE; -d is as in ncat; -l without a port \
-                 lets the system pick one.",
+                 lets the system pick one; -o writes a hex dump in traditional nc's format \
+                 (--output still logs raw data); -z checks the ports of a range from the highest \
+                 down.",
             ),
         ],
     },
@@ -589,6 +651,45 @@ pub const DOC_SECTIONS: &[DocSection] = &[
                 unless -4 or -6 is given. A Unix socket path that starts with @ names a Linux \
                 abstract socket. TIME values are seconds (decimals allowed) or take a suffix: \
                 500ms, 2s, 1m, 1h.",
+        items: &[],
+    },
+    DocSection {
+        title: "ZERO-I/O MODE",
+        intro: "-z only checks whether ports accept connections; nothing is sent or read. The \
+                ports may be a list and ranges in one or more arguments: rnc -z host 22,80 \
+                8000-8080. A TCP port is open when a connect succeeds within -w (5 seconds \
+                without -w). With -u rnc sends an empty datagram and waits -w (1 second without \
+                -w): an ICMP port-unreachable answer means closed, anything else open (or \
+                filtered). Nothing is printed without -v. With -v, open ports are reported as \
+                the selected netcat reports them: 'Ncat: Connected to 127.0.0.1:22.' (then a \
+                byte-count line), 'Connection to 127.0.0.1 22 port [tcp/ssh] succeeded!' \
+                (openbsd, which also reports closed ports) or 'localhost [127.0.0.1] 22 (ssh) \
+                open' (traditional; -vv adds closed ports). The exit status is 0 when at least \
+                one port is open, else 1.",
+        items: &[],
+    },
+    DocSection {
+        title: "ALLOW AND DENY",
+        intro: "--allow, --allowfile, --deny and --denyfile choose which clients a listener \
+                serves; others are accepted and closed at once. A client is admitted when no \
+                allow option is given or it matches an allowed host, and it matches no denied \
+                host: deny wins over allow (as ncat behaves). A host is an IPv4 or IPv6 address, \
+                a CIDR block (10.0.0.0/8, fe80::/10), an IPv4 range with a number, a list \
+                (1,3,5-7), a range (1-254, -9, 250-) or * in each octet (192.168.0-10.*), or a \
+                host name, resolved once at start-up to all its addresses (not allowed with -n). \
+                An IPv4 client seen as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) matches IPv4 \
+                hosts. The files list hosts separated by white space or new lines; # starts a \
+                comment. An allow file with no hosts admits nobody.",
+        items: &[],
+    },
+    DocSection {
+        title: "LOG FORMATS",
+        intro: "--output (-o) writes the data of both directions, raw, in the order it moved. \
+                --hex-dump (-x) writes a hex dump in ncat's format: each chunk read starts again \
+                at offset 0000, with 16 bytes a line. The traditional personality's -o writes \
+                traditional nc's format instead: '<' lines for data received and '>' lines for \
+                data sent, with offsets counted per direction. The files are overwritten unless \
+                --append-output is given.",
         items: &[],
     },
     DocSection {
@@ -627,12 +728,12 @@ pub const DOC_SECTIONS: &[DocSection] = &[
             (
                 "0",
                 "Success, including when the peer closed the connection or standard output \
-                 was closed.",
+                 was closed. With -z: at least one port is open.",
             ),
             (
                 "1",
                 "Network error: connection refused or reset, connect timeout, idle timeout in \
-                 connect mode.",
+                 connect mode. With -z: no port is open.",
             ),
             (
                 "2",
@@ -666,6 +767,14 @@ pub const DOC_SECTIONS: &[DocSection] = &[
             (
                 "rnc -u -q 2 192.0.2.1 53 < query",
                 "Send a UDP datagram and wait two seconds for answers.",
+            ),
+            (
+                "rnc -zv 192.0.2.1 20-25 80",
+                "Report which of ports 20 to 25 and 80 accept connections.",
+            ),
+            (
+                "rnc -l --allow 192.168.0.0/16 --deny 192.168.0.1 -o session.log 1234",
+                "Serve one client from 192.168.*.* except 192.168.0.1 and log the session.",
             ),
         ],
     },
@@ -933,6 +1042,24 @@ impl Matches<'_> {
     fn os(&self, id: &str) -> Option<&OsString> {
         self.m.try_get_one::<OsString>(id).ok().flatten()
     }
+    fn os_all(&self, id: &str) -> Vec<&OsString> {
+        match self.m.try_get_many::<OsString>(id) {
+            Ok(Some(v)) => v.collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn strings(&self, id: &str) -> Vec<&String> {
+        match self.m.try_get_many::<String>(id) {
+            Ok(Some(v)) => v.collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn paths(&self, id: &str) -> Vec<&PathBuf> {
+        match self.m.try_get_many::<PathBuf>(id) {
+            Ok(Some(v)) => v.collect(),
+            _ => Vec::new(),
+        }
+    }
     fn count(&self, id: &str) -> u8 {
         self.m
             .try_get_one::<u8>(id)
@@ -1000,6 +1127,14 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
             return Err(Error::usage(m.name(id), "not supported yet"));
         }
     }
+    for id in ["source-route", "source-route-pointer"] {
+        if m.given(id) {
+            return Err(Error::usage(
+                m.name(id),
+                "source routing is obsolete and not supported",
+            ));
+        }
+    }
     for (a, b) in [("ipv4", "ipv6"), ("send-only", "recv-only")] {
         if m.given(a) && m.given(b) {
             return Err(Error::usage(
@@ -1054,6 +1189,9 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
     let bytes = ByteOptions {
         delay: m.positive_time("delay")?,
         line_interval: m.optional_time("interval")?,
+        crlf: m.flag("crlf"),
+        telnet: m.flag("telnet"),
+        dump: resolve_dump(m)?,
     };
     let quit = match m.time("quit-after-eof")? {
         Some(SignedTime { negative: true, .. }) => None,
@@ -1110,10 +1248,33 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
 
     let tls = resolve_tls(m)?;
 
-    let (address, source, source_port) = if unix {
-        resolve_unix(m, listen, udp)?
+    let zero_io = m.flag("zero-io");
+    if zero_io {
+        for (id, on) in [
+            ("listen", listen),
+            ("unixsock", unix),
+            ("ssl", tls.is_some()),
+        ] {
+            if on {
+                let other = if id == "ssl" && !m.given("ssl") {
+                    m.name("ssl-verify")
+                } else {
+                    m.name(id)
+                };
+                return Err(Error::usage(
+                    m.name("zero-io"),
+                    format!("cannot be used with {other}"),
+                ));
+            }
+        }
+    }
+    let access = resolve_access(m, listen, unix, numeric)?;
+
+    let (address, source, source_port, scan_ports) = if unix {
+        let (a, s, sp) = resolve_unix(m, listen, udp)?;
+        (a, s, sp, None)
     } else {
-        resolve_inet(m, p, listen, numeric, family)?
+        resolve_inet(m, p, listen, numeric, family, zero_io)?
     };
 
     Ok(Config {
@@ -1134,7 +1295,65 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         tls,
         verbose: m.count("verbose"),
         test_banner: m.flag("test"),
+        access,
+        zero_io: scan_ports,
     })
+}
+
+fn resolve_dump(m: &Matches) -> Result<DumpOptions> {
+    let d = DumpOptions {
+        raw: m.path("output").cloned(),
+        hex: m.path("hex-dump").cloned(),
+        trad_hex: m.path("trad-hex").cloned(),
+        append: m.flag("append-output"),
+    };
+    if d.append && !d.any() {
+        return Err(Error::usage(
+            m.name("append-output"),
+            "requires --output or --hex-dump",
+        ));
+    }
+    Ok(d)
+}
+
+/// `--allow`, `--allowfile`, `--deny`, `--denyfile` (listen mode only); names
+/// are resolved here, once.
+fn resolve_access(
+    m: &Matches,
+    listen: bool,
+    unix: bool,
+    numeric: bool,
+) -> Result<Option<AccessList>> {
+    const IDS: [&str; 4] = ["allow", "allowfile", "deny", "denyfile"];
+    let Some(first) = IDS.iter().find(|id| m.given(id)) else {
+        return Ok(None);
+    };
+    if !listen {
+        return Err(Error::usage(
+            m.name(first),
+            "only valid with -l (it filters the clients of a listener)",
+        ));
+    }
+    if unix {
+        return Err(Error::usage(
+            m.name(first),
+            format!("cannot be used with {}", m.name("unixsock")),
+        ));
+    }
+    let mut list = AccessList::new();
+    for (id, rule) in [("allow", Rule::Allow), ("deny", Rule::Deny)] {
+        for spec in m.strings(id) {
+            list.add(rule, spec, numeric)
+                .map_err(|why| Error::usage(m.name(id), why))?;
+        }
+    }
+    for (id, rule) in [("allowfile", Rule::Allow), ("denyfile", Rule::Deny)] {
+        for path in m.paths(id) {
+            list.add_file(rule, path, numeric)
+                .map_err(|why| Error::usage(m.name(id), why))?;
+        }
+    }
+    Ok(Some(list))
 }
 
 fn resolve_tls(m: &Matches) -> Result<Option<TlsOptions>> {
@@ -1297,21 +1516,32 @@ fn parse_port(s: &str, what: &str, min: u16) -> Result<u16> {
     }
 }
 
+/// An endpoint plus, with `-z`, the ports to check.
+type InetEndpoint = (Address, Option<String>, Option<u16>, Option<Vec<u16>>);
+
 fn resolve_inet(
     m: &Matches,
     p: Personality,
     listen: bool,
     numeric: bool,
     family: Family,
-) -> Result<Endpoint> {
+    zero_io: bool,
+) -> Result<InetEndpoint> {
     let pos_host = match m.os("host") {
         Some(v) => Some(utf8_arg(v, "host")?),
         None => None,
     };
-    let pos_port = match m.os("port") {
-        Some(v) => Some(utf8_arg(v, "port")?),
-        None => None,
-    };
+    let mut pos_ports = Vec::new();
+    for v in m.os_all("port") {
+        pos_ports.push(utf8_arg(v, "port")?);
+    }
+    if let Some(extra) = pos_ports.get(1).filter(|_| !zero_io) {
+        return Err(Error::usage(
+            extra.escape_debug(),
+            "unexpected argument (see rnc --help)",
+        ));
+    }
+    let pos_port = pos_ports.first().copied();
     let opt_port = m.string("source-port").map(String::as_str);
     let opt_source = m.string("source").map(String::as_str);
     let port_name = m.name("source-port");
@@ -1327,14 +1557,17 @@ fn resolve_inet(
                 ))
             }
         };
-        let port = match pos_port {
-            Some(s) => parse_port(s, "PORT", 1)?,
-            None => {
-                return Err(Error::usage(
-                    host.escape_debug(),
-                    "missing port number (usage: rnc [OPTIONS] HOST PORT)",
-                ))
-            }
+        if pos_port.is_none() {
+            return Err(Error::usage(
+                host.escape_debug(),
+                "missing port number (usage: rnc [OPTIONS] HOST PORT)",
+            ));
+        }
+        let (port, scan) = if zero_io {
+            let ports = parse_port_specs(&pos_ports, p)?;
+            (ports.first().copied().unwrap_or(1), Some(ports))
+        } else {
+            (parse_port(pos_port.unwrap_or(""), "PORT", 1)?, None)
         };
         let source = opt_source
             .map(|s| check_host(s, &source_name, numeric, family))
@@ -1347,6 +1580,7 @@ fn resolve_inet(
             },
             source,
             source_port,
+            scan,
         ));
     }
 
@@ -1392,7 +1626,44 @@ fn resolve_inet(
             return Err(Error::usage(m.name("listen"), "missing port number"));
         }
     };
-    Ok((Address::Inet { host, port }, None, None))
+    Ok((Address::Inet { host, port }, None, None, None))
+}
+
+/// `-z` port arguments: each a comma-separated list of ports `N` and ranges
+/// `N-M` (a backwards range is turned around). Ranges run upwards, or
+/// downwards in the traditional personality (as traditional nc scans).
+pub fn parse_port_specs(args: &[&str], p: Personality) -> Result<Vec<u16>> {
+    let mut ports = Vec::new();
+    for arg in args {
+        for item in arg.split(',') {
+            let bad = || {
+                Error::usage(
+                    "PORT",
+                    format!(
+                        "invalid port {} (expected a port, list or range of 1-65535)",
+                        quote(arg)
+                    ),
+                )
+            };
+            let (lo, hi) = match item.split_once('-') {
+                Some((a, b)) => (
+                    parse_port(a, "PORT", 1).map_err(|_| bad())?,
+                    parse_port(b, "PORT", 1).map_err(|_| bad())?,
+                ),
+                None => {
+                    let n = parse_port(item, "PORT", 1).map_err(|_| bad())?;
+                    (n, n)
+                }
+            };
+            let (lo, hi) = (lo.min(hi), lo.max(hi));
+            if p == Personality::Traditional {
+                ports.extend((lo..=hi).rev());
+            } else {
+                ports.extend(lo..=hi);
+            }
+        }
+    }
+    Ok(ports)
 }
 
 // ---------------------------------------------------------------------------
@@ -1992,20 +2263,17 @@ mod tests {
     }
 
     #[test]
-    fn letters_x_and_m_are_later_issues_everywhere() {
+    fn letter_m_is_a_later_issue_everywhere() {
         for p in ALL {
-            assert_eq!(
-                err_p(p, &["-x", "a", "h", "1"]),
-                "rnc: -x : not supported yet"
-            );
             assert_eq!(
                 err_p(p, &["-m", "3", "h", "1"]),
                 "rnc: -m : not supported yet"
             );
         }
+        // -x is the hex dump, except for OpenBSD nc (a proxy, a later issue).
         assert_eq!(
-            err(&["--hex-dump", "f", "h", "1"]),
-            "rnc: --hex-dump : not supported yet"
+            err_p(Personality::OpenBsd, &["-x", "a", "h", "1"]),
+            "rnc: -x : not supported yet"
         );
         assert_eq!(
             err(&["--max-conns", "3", "h", "1"]),
@@ -2294,28 +2562,13 @@ mod tests {
             (&["--proxy-dns", "local"], "--proxy-dns"),
             (&["--broker"], "--broker"),
             (&["--chat"], "--chat"),
-            (&["--allow", "1.2.3.4"], "--allow"),
-            (&["--allowfile", "f"], "--allowfile"),
-            (&["--deny", "1.2.3.4"], "--deny"),
-            (&["--denyfile", "f"], "--denyfile"),
-            (&["-z"], "-z"),
-            (&["-o", "log"], "-o"),
-            (&["--output", "log"], "--output"),
-            (&["--append-output"], "--append-output"),
-            (&["-C"], "-C"),
-            (&["--crlf"], "--crlf"),
-            (&["-t"], "-t"),
-            (&["--telnet"], "--telnet"),
-            (&["-g", "10.0.0.1"], "-g"),
-            (&["-G", "4"], "-G"),
             (&["-r"], "-r"),
             (&["--sctp"], "--sctp"),
             (&["--vsock"], "--vsock"),
             (&["--on-close", "hook"], "--on-close"),
-            (&["-x", "a"], "-x"),
             (&["-m", "1"], "-m"),
             (&["--proxy=p", "-l"], "--proxy"),
-            (&["-vz"], "-z"),
+            (&["-vr"], "-r"),
         ];
         for p in ALL {
             for (args, name) in cases {
@@ -2334,10 +2587,11 @@ mod tests {
             "--exec",
             "--proxy",
             "--broker",
-            "--hex-dump",
             "--test",
             "--on-close",
-            "-z",
+            "-g ",
+            "-G ",
+            "-r,",
         ] {
             assert!(!help.contains(hidden), "{hidden} shown in help");
         }
@@ -2452,6 +2706,309 @@ mod tests {
         assert!(obsd.contains("-d, --no-stdin"));
         let trad = command(Personality::Traditional).render_help().to_string();
         assert!(trad.contains("SO_KEEPALIVE"));
+    }
+
+    // --- server features: -z, -o/-x, -C/-t, --allow/--deny, -g/-G ---------------
+
+    #[test]
+    fn zero_io_ports() {
+        for p in ALL {
+            let c = cfg_p(p, &["-z", "h", "22"]);
+            assert_eq!(c.zero_io, Some(vec![22]));
+            assert_eq!(c.address, inet(Some("h"), 22));
+            assert_eq!(c.role, Role::Connect);
+            let c = cfg_p(p, &["-zv", "h", "22,80", "443"]);
+            assert_eq!(c.zero_io, Some(vec![22, 80, 443]));
+            assert_eq!(c.verbose, 1);
+            assert_eq!(cfg_p(p, &["-zu", "h", "53"]).proto, Proto::Udp);
+            assert_eq!(cfg_p(p, &["h", "22"]).zero_io, None);
+        }
+        // Ranges run upwards, except in the traditional personality.
+        assert_eq!(
+            cfg(&["-z", "h", "20-22", "80,25-24"]).zero_io,
+            Some(vec![20, 21, 22, 80, 24, 25])
+        );
+        assert_eq!(
+            cfg_p(Personality::OpenBsd, &["-z", "h", "22-20"]).zero_io,
+            Some(vec![20, 21, 22])
+        );
+        let c = cfg_p(Personality::Traditional, &["-z", "h", "20-22", "80"]);
+        assert_eq!(c.zero_io, Some(vec![22, 21, 20, 80]));
+        assert_eq!(c.address, inet(Some("h"), 22));
+        assert_eq!(
+            cfg(&["-z", "h", "1-65535"]).zero_io.map(|v| v.len()),
+            Some(65535)
+        );
+    }
+
+    #[test]
+    fn zero_io_errors() {
+        for p in ALL {
+            for bad in [
+                "0", "1-70000", "a", "1-", "1--2", "", ",", "22,", "2-3-4", "0-5", "http",
+            ] {
+                assert_eq!(
+                    err_p(p, &["-z", "h", bad]),
+                    format!(
+                        "rnc: PORT : invalid port '{bad}' (expected a port, list or range of 1-65535)"
+                    ),
+                    "{p:?} {bad}"
+                );
+            }
+            assert_eq!(
+                err_p(p, &["-z", "-l", "22"]),
+                "rnc: -z : cannot be used with -l"
+            );
+            assert_eq!(
+                err_p(p, &["-z", "-U", "/tmp/s"]),
+                "rnc: -z : cannot be used with -U"
+            );
+            assert_eq!(
+                err_p(p, &["-z", "--ssl", "h", "1"]),
+                "rnc: -z : cannot be used with --ssl"
+            );
+            assert_eq!(
+                err_p(p, &["-z", "--ssl-verify", "h", "1"]),
+                "rnc: -z : cannot be used with --ssl-verify"
+            );
+            // Lists and ranges need -z; so do extra port arguments.
+            assert_eq!(
+                err_p(p, &["h", "20-25"]),
+                "rnc: PORT : invalid port '20-25' (expected 1-65535)"
+            );
+            assert_eq!(
+                err_p(p, &["h", "22", "80"]),
+                "rnc: 80 : unexpected argument (see rnc --help)"
+            );
+            assert_eq!(
+                err_p(p, &["-z", "h"]),
+                "rnc: h : missing port number (usage: rnc [OPTIONS] HOST PORT)"
+            );
+        }
+    }
+
+    #[test]
+    fn session_logs() {
+        let raw = |f: &str| DumpOptions {
+            raw: Some(PathBuf::from(f)),
+            ..DumpOptions::default()
+        };
+        let hex = |f: &str| DumpOptions {
+            hex: Some(PathBuf::from(f)),
+            ..DumpOptions::default()
+        };
+        let trad_hex = |f: &str| DumpOptions {
+            trad_hex: Some(PathBuf::from(f)),
+            ..DumpOptions::default()
+        };
+        use Personality::*;
+        let cases: &[(Personality, &[&str], DumpOptions)] = &[
+            (Ncat, &["-o", "f"], raw("f")),
+            (Ncat, &["--output", "f"], raw("f")),
+            (Ncat, &["-x", "f"], hex("f")),
+            (Ncat, &["--hex-dump=f"], hex("f")),
+            (OpenBsd, &["-o", "f"], raw("f")),
+            (OpenBsd, &["--hex-dump", "f"], hex("f")),
+            (Traditional, &["-o", "f"], trad_hex("f")),
+            (Traditional, &["--output", "f"], raw("f")),
+            (Traditional, &["-x", "f"], hex("f")),
+        ];
+        for (p, args, want) in cases {
+            let mut a = args.to_vec();
+            a.extend(["h", "1"]);
+            let c = cfg_p(*p, &a);
+            assert_eq!(&c.bytes.dump, want, "{p:?} {args:?}");
+            assert!(
+                c.bytes.any(),
+                "{p:?} {args:?}: the zero-copy path must be off"
+            );
+        }
+        let c = cfg(&["-o", "a", "-x", "b", "--append-output", "h", "1"]);
+        assert_eq!(
+            c.bytes.dump,
+            DumpOptions {
+                raw: Some("a".into()),
+                hex: Some("b".into()),
+                trad_hex: None,
+                append: true
+            }
+        );
+        let c = cfg_p(Traditional, &["-o", "a", "--output", "b", "h", "1"]);
+        assert_eq!(c.bytes.dump.trad_hex, Some("a".into()));
+        assert_eq!(c.bytes.dump.raw, Some("b".into()));
+        // Listen mode too.
+        assert_eq!(cfg(&["-l", "-o", "f", "1"]).bytes.dump, raw("f"));
+        for p in ALL {
+            assert_eq!(
+                err_p(p, &["--append-output", "h", "1"]),
+                "rnc: --append-output : requires --output or --hex-dump"
+            );
+            assert_eq!(
+                err_p(p, &["--output", "", "h", "1"]),
+                "rnc: --output : a value is required"
+            );
+        }
+        // Opening happens at run time (dump::Dump::open), not while parsing.
+        assert!(cfg(&["-o", "/nonexistent/dir/f", "h", "1"])
+            .bytes
+            .dump
+            .any());
+    }
+
+    #[test]
+    fn crlf_and_telnet() {
+        for p in ALL {
+            let c = cfg_p(p, &["h", "1"]);
+            assert!(!c.bytes.crlf && !c.bytes.telnet && !c.bytes.any());
+            for args in [&["-C"][..], &["--crlf"]] {
+                let mut a = args.to_vec();
+                a.extend(["h", "1"]);
+                let c = cfg_p(p, &a);
+                assert!(c.bytes.crlf && !c.bytes.telnet && c.bytes.any(), "{p:?}");
+            }
+            for args in [&["-t"][..], &["--telnet"]] {
+                let mut a = args.to_vec();
+                a.extend(["h", "1"]);
+                let c = cfg_p(p, &a);
+                assert!(c.bytes.telnet && !c.bytes.crlf && c.bytes.any(), "{p:?}");
+            }
+            let c = cfg_p(p, &["-Ctl", "1"]);
+            assert!(c.bytes.telnet && c.bytes.crlf);
+        }
+    }
+
+    #[test]
+    fn source_routing_is_refused() {
+        for p in ALL {
+            for (args, name) in [
+                (&["-g", "10.0.0.1"][..], "-g"),
+                (&["-G", "4"], "-G"),
+                (&["-g", "10.0.0.1", "-g", "10.0.0.2"], "-g"),
+                (&["-vg10.0.0.1"], "-g"),
+            ] {
+                let mut a = args.to_vec();
+                a.extend(["h", "1"]);
+                assert_eq!(
+                    err_p(p, &a),
+                    format!("rnc: {name} : source routing is obsolete and not supported")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn access_lists() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])) };
+        for p in ALL {
+            assert_eq!(cfg_p(p, &["-l", "1"]).access, None);
+            let c = cfg_p(
+                p,
+                &[
+                    "-l",
+                    "--allow",
+                    "10.0.0.0/8",
+                    "--allow",
+                    "127.0.0.1",
+                    "--deny",
+                    "10.9.*.*",
+                    "1",
+                ],
+            );
+            let a = c.access.unwrap_or_default();
+            assert!(a.permits(ip("127.0.0.1")));
+            assert!(a.permits(ip("10.1.2.3")));
+            assert!(!a.permits(ip("10.9.2.3")));
+            assert!(!a.permits(ip("192.168.0.1")));
+            // Deny wins.
+            let a = cfg_p(
+                p,
+                &["-l", "--allow", "127.0.0.1", "--deny", "127.0.0.1", "1"],
+            )
+            .access
+            .unwrap_or_default();
+            assert!(!a.permits(ip("127.0.0.1")));
+            // Names resolve (localhost is in /etc/hosts).
+            let a = cfg_p(p, &["-l", "--allow", "localhost", "1"])
+                .access
+                .unwrap_or_default();
+            assert!(a.permits(ip("127.0.0.1")));
+
+            assert_eq!(
+                err_p(p, &["--allow", "127.0.0.1", "h", "1"]),
+                "rnc: --allow : only valid with -l (it filters the clients of a listener)"
+            );
+            assert_eq!(
+                err_p(p, &["--denyfile", "f", "h", "1"]),
+                "rnc: --denyfile : only valid with -l (it filters the clients of a listener)"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "--allow", "1.2.3.4/33", "1"]),
+                "rnc: --allow : invalid host specification '1.2.3.4/33' (netmask /33 is longer than 32 bits)"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "--deny", "10-5.1.1.1", "1"]),
+                "rnc: --deny : invalid host specification '10-5.1.1.1' (backwards range 10-5)"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "-n", "--allow", "localhost", "1"]),
+                "rnc: --allow : 'localhost' is not a numeric address (-n forbids name lookups)"
+            );
+            assert_eq!(
+                err_p(p, &["-l", "--allowfile", "/nonexistent/hosts", "1"]),
+                "rnc: --allowfile : cannot read '/nonexistent/hosts': No such file or directory"
+            );
+            assert_eq!(
+                err_p(p, &["-lU", "--allow", "127.0.0.1", "/tmp/s"]),
+                "rnc: --allow : cannot be used with -U"
+            );
+        }
+        // Files.
+        let dir = std::env::temp_dir().join(format!("rnc-cli-access-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let f = dir.join("deny");
+        let _ = std::fs::write(&f, "# blocked\n192.168.0.0/16\n\n::1\n");
+        let fs = f.display().to_string();
+        let a = cfg(&["-l", "--denyfile", &fs, "1"])
+            .access
+            .unwrap_or_default();
+        assert!(!a.permits(ip("192.168.1.1")));
+        assert!(!a.permits(ip("::1")));
+        assert!(a.permits(ip("127.0.0.1")));
+        let _ = std::fs::write(&f, "127.0.0.1\nnot/a/spec\n");
+        assert_eq!(
+            err(&["-l", "--allowfile", &fs, "1"]),
+            format!("rnc: --allowfile : '{fs}', line 2: invalid host specification 'not/a/spec' (invalid netmask /a/spec)")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn server_options_in_help() {
+        let ncat = command(Personality::Ncat).render_long_help().to_string();
+        for shown in [
+            "-z",
+            "-o, --output <FILE>",
+            "-x, --hex-dump <FILE>",
+            "--append-output",
+            "-C, --crlf",
+            "-t, --telnet",
+            "--allow <HOST>",
+            "--allowfile <FILE>",
+            "--deny <HOST>",
+            "--denyfile <FILE>",
+            "ALLOW AND DENY",
+            "LOG FORMATS",
+            "deny wins",
+            "ZERO-I/O MODE",
+        ] {
+            assert!(ncat.contains(shown), "{shown} missing from help");
+        }
+        let obsd = command(Personality::OpenBsd).render_help().to_string();
+        assert!(obsd.contains("    --hex-dump <FILE>"));
+        assert!(!obsd.contains("-x, --hex-dump"));
+        let trad = command(Personality::Traditional).render_help().to_string();
+        assert!(trad.contains("-o <FILE>"));
+        assert!(trad.contains("    --output <FILE>"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! flags. Every field here has a meaning rather than a letter: personalities,
 //! letter conflicts and defaults are already settled when a `Config` exists.
 
+use crate::access::AccessList;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -117,6 +118,26 @@ pub struct Timeouts {
     pub idle_after_stdin_eof: Option<Duration>,
 }
 
+/// Files that record the session's data (`-o`, `-x`, traditional `-o`);
+/// `dump::Dump::open` opens them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DumpOptions {
+    /// Raw bytes of both directions in time order (`-o`, `--output`).
+    pub raw: Option<PathBuf>,
+    /// Hex dump in ncat's format (`-x`, `--hex-dump`).
+    pub hex: Option<PathBuf>,
+    /// Hex dump in traditional nc's format (traditional `-o`).
+    pub trad_hex: Option<PathBuf>,
+    /// Append to the files instead of truncating them (`--append-output`).
+    pub append: bool,
+}
+
+impl DumpOptions {
+    pub fn any(&self) -> bool {
+        self.raw.is_some() || self.hex.is_some() || self.trad_hex.is_some()
+    }
+}
+
 /// Options that look at the bytes themselves; any of them turns off the
 /// zero-copy path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,11 +147,21 @@ pub struct ByteOptions {
     /// Send stdin one line at a time, sleeping this long after each (OpenBSD and
     /// traditional `-i`).
     pub line_interval: Option<Duration>,
+    /// LF → CRLF on data read from stdin (`-C`); see `transform::Crlf`.
+    pub crlf: bool,
+    /// Answer telnet negotiation from the peer (`-t`); see `transform::Telnet`.
+    pub telnet: bool,
+    /// Session logs; see `dump::Dump`.
+    pub dump: DumpOptions,
 }
 
 impl ByteOptions {
     pub fn any(&self) -> bool {
-        self.delay.is_some() || self.line_interval.is_some()
+        self.delay.is_some()
+            || self.line_interval.is_some()
+            || self.crlf
+            || self.telnet
+            || self.dump.any()
     }
 }
 
@@ -192,4 +223,10 @@ pub struct Config {
     pub verbose: u8,
     /// Print `NCAT TEST: LISTEN` once listening (ncat's `--test`).
     pub test_banner: bool,
+    /// Listen mode: which clients are admitted (`--allow`, `--deny` and their
+    /// file forms); `None` admits everyone. Names are already resolved.
+    pub access: Option<AccessList>,
+    /// Zero-I/O mode (`-z`): instead of a session, probe these ports of the
+    /// target, in this order (lists and ranges expanded; see `scan`).
+    pub zero_io: Option<Vec<u16>>,
 }

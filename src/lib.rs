@@ -2,17 +2,22 @@
 //!
 //! Layers: `cli` (argv → `Config`) → `run` (connect / listen) → `relay` (one
 //! session moving bytes between stdio and a socket, with `relay::eof` holding the
-//! half-close policy).
+//! half-close policy). Beside them: `access` (who a listener admits), `scan`
+//! (`-z`), `dump` (`-o`/`-x` session logs) and `transform` (`-C`, `-t`).
 
+pub mod access;
 pub mod cli;
 pub mod config;
+pub mod dump;
 pub mod error;
 pub mod log;
 pub mod net;
 pub mod relay;
 pub mod run;
+pub mod scan;
 pub mod sys;
 pub mod tls;
+pub mod transform;
 
 use std::ffi::OsString;
 
@@ -27,6 +32,11 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             }
             code
         }
+        // -z checks ports instead of running a session.
+        Ok(cli::Parsed::Run(cfg)) if cfg.zero_io.is_some() => match scan::main(&cfg) {
+            Ok(code) => code,
+            Err(e) => fail(&e),
+        },
         Ok(cli::Parsed::Run(cfg)) => match run::run(&cfg) {
             Ok(code) => code,
             Err(e) => fail(&e),

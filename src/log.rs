@@ -147,6 +147,26 @@ impl Log {
         }
     }
 
+    /// A client that `--allow`/`--deny` refuses (it is accepted, then closed).
+    pub fn connection_denied(&self, peer: &SocketAddr, local: Option<&SocketAddr>) {
+        match self.personality {
+            Personality::Ncat => self.info("Ncat: New connection denied: not allowed"),
+            Personality::OpenBsd => self.info(format!(
+                "Connection from {} {} denied: not allowed",
+                peer.ip(),
+                peer.port()
+            )),
+            Personality::Traditional => {
+                let l = local.map(|l| l.ip().to_string()).unwrap_or_default();
+                self.info(format!(
+                    "invalid connection to [{l}] from (UNKNOWN) [{}] {}",
+                    peer.ip(),
+                    peer.port()
+                ))
+            }
+        }
+    }
+
     /// ncat's closing summary under -v.
     pub fn summary(&self, sent: u64, received: u64, secs: f64) {
         match self.personality {

@@ -143,6 +143,25 @@ fn source_addr(cfg: &Config, target: &SocketAddr, log: &Log) -> Result<Option<So
     })
 }
 
+/// A socket for connecting to `addr`, with the socket options applied and
+/// bound to the source address and port (`-s`, `-p`) when they are given.
+pub(crate) fn client_socket(
+    addr: &SocketAddr,
+    ty: Type,
+    cfg: &Config,
+    log: &Log,
+) -> Result<Socket> {
+    let sock = new_socket(addr, ty, cfg)?;
+    if let Some(src) = source_addr(cfg, addr, log)? {
+        if src.port() != 0 {
+            let _ = sock.set_reuse_address(true);
+        }
+        sock.bind(&src.into())
+            .map_err(|e| Error::network(format!("rnc: bind to {src} : {}", describe(&e))))?;
+    }
+    Ok(sock)
+}
+
 /// Connect mode: a connected socket to the configured target.
 pub fn connect(cfg: &Config, log: &Log) -> Result<Remote> {
     match (&cfg.address, cfg.proto) {
@@ -168,14 +187,7 @@ fn connect_inet(host: &str, port: u16, proto: Proto, cfg: &Config, log: &Log) ->
     };
     let mut last: Option<(SocketAddr, io::Error)> = None;
     for addr in &addrs {
-        let sock = new_socket(addr, ty, cfg)?;
-        if let Some(src) = source_addr(cfg, addr, log)? {
-            if src.port() != 0 {
-                let _ = sock.set_reuse_address(true);
-            }
-            sock.bind(&src.into())
-                .map_err(|e| Error::network(format!("rnc: bind to {src} : {}", describe(&e))))?;
-        }
+        let sock = client_socket(addr, ty, cfg, log)?;
         let res = match cfg.timeouts.connect {
             Some(t) if ty == Type::STREAM => sock.connect_timeout(&(*addr).into(), t),
             _ => sock.connect(&(*addr).into()),

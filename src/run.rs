@@ -2,14 +2,16 @@
 //! session takes over.
 
 use crate::config::{Address, Config, Role};
+use crate::dump::Dump;
 use crate::error::{Error, Result};
 use crate::log::{describe, Log};
 use crate::net::{self, Listeners};
 use crate::relay::transport::{OnHandshake, Tls};
 use crate::relay::{self, Stdio, Transport};
-use crate::tls;
 use crate::sys;
+use crate::tls;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Run the configuration; returns the exit code.
@@ -27,17 +29,22 @@ pub fn run(cfg: &Config) -> Result<i32> {
     };
     log.version_banner();
     if cfg.tls.is_some() && cfg.proto.is_datagram() {
-        return Err(Error::usage("--ssl with -u", "DTLS is not supported (rustls has no DTLS)"));
+        return Err(Error::usage(
+            "--ssl with -u",
+            "DTLS is not supported (rustls has no DTLS)",
+        ));
     }
+    // Session logs are opened before anything else can fail on the network.
+    let mut dump = Dump::open(&cfg.bytes.dump)?;
     let result = match cfg.role {
-        Role::Connect => connect(cfg, &log, stdio),
-        Role::Listen => listen(cfg, &log, stdio),
+        Role::Connect => connect(cfg, &log, stdio, dump.as_mut()),
+        Role::Listen => listen(cfg, &log, stdio, dump.as_mut()),
     };
     sys::restore_stdio();
     result
 }
 
-fn connect(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
+fn connect(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Result<i32> {
     // TLS settings are checked before any connection is made.
     let client = cfg.tls.as_ref().map(tls::client_config).transpose()?;
     let remote = net::connect(cfg, log)?;
@@ -71,7 +78,10 @@ fn connect(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
             datagram: cfg.proto.is_datagram(),
         },
     };
-    finish(log, relay::run(cfg, log, stdio, transport, Vec::new()))
+    finish(
+        log,
+        relay::run(cfg, log, stdio, transport, Vec::new(), dump),
+    )
 }
 
 fn finish(log: &Log, r: Result<relay::Report>) -> Result<i32> {
@@ -80,7 +90,7 @@ fn finish(log: &Log, r: Result<relay::Report>) -> Result<i32> {
     Ok(0)
 }
 
-fn listen(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
+fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Result<i32> {
     // Certificates are loaded (or generated) before listening: a bad one is a
     // start-up error, not a failed client.
     let server = match &cfg.tls {
@@ -98,18 +108,15 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
     if cfg.test_banner {
         crate::log::emit("NCAT TEST: LISTEN");
     }
-    let ready = wait_readable(&listeners)?;
-    let (fd, peer) = listeners.socks.swap_remove(ready);
     if cfg.proto.is_datagram() {
-        return serve_datagram(cfg, log, stdio, fd, listeners);
+        let ready = wait_readable(&listeners)?;
+        let (fd, _) = listeners.socks.swap_remove(ready);
+        return serve_datagram(cfg, log, stdio, fd, listeners, dump);
     }
-    let accepted = net::accept(&fd);
+    let (conn, peer_addr, peer) = accept_admitted(cfg, log, &listeners)?;
     // One client only: the listening sockets close now, so a second client is
     // refused rather than left waiting (ncat, traditional nc).
-    drop(fd);
     listeners.socks.clear();
-    let (conn, peer_addr) =
-        accepted.map_err(|e| Error::network(format!("rnc: accept : {}", describe(&e))))?;
     log.connection_from(peer_addr.as_ref(), peer.as_ref());
     let transport = match server {
         Some(server) => {
@@ -130,9 +137,39 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio) -> Result<i32> {
             datagram: false,
         },
     };
-    let r = finish(log, relay::run(cfg, log, stdio, transport, Vec::new()));
+    let r = finish(
+        log,
+        relay::run(cfg, log, stdio, transport, Vec::new(), dump),
+    );
     drop(listeners);
     r
+}
+
+/// Accept clients until one passes `--allow`/`--deny`; a denied one is closed
+/// before any of its bytes are read.
+fn accept_admitted(
+    cfg: &Config,
+    log: &Log,
+    listeners: &Listeners,
+) -> Result<(OwnedFd, Option<SocketAddr>, Option<SocketAddr>)> {
+    loop {
+        let ready = wait_readable(listeners)?;
+        let (fd, local) = &listeners.socks[ready];
+        let (conn, peer) = match net::accept(fd) {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+            Err(e) => return Err(Error::network(format!("rnc: accept : {}", describe(&e)))),
+        };
+        if let (Some(acl), Some(p)) = (&cfg.access, peer) {
+            if !acl.permits(p.ip()) {
+                log.connection_denied(&p, local.as_ref());
+                drop(conn);
+                continue;
+            }
+        }
+        return Ok((conn, peer, *local));
+    }
 }
 
 fn announce(cfg: &Config, log: &Log, l: &Listeners) {
@@ -178,11 +215,24 @@ fn serve_datagram(
     stdio: Stdio,
     fd: OwnedFd,
     listeners: Listeners,
+    dump: Option<&mut Dump>,
 ) -> Result<i32> {
     let mut buf = vec![0u8; 65536];
     let (n, from) = loop {
         match net::recv_from(&fd, &mut buf) {
-            Ok(r) => break r,
+            Ok((n, from)) => {
+                let denied = match (&cfg.access, from.as_socket()) {
+                    (Some(acl), Some(p)) => !acl.permits(p.ip()),
+                    _ => false,
+                };
+                if denied {
+                    if let Some(p) = from.as_socket() {
+                        log.connection_denied(&p, net::local_addr(&fd).as_ref());
+                    }
+                    continue;
+                }
+                break (n, from);
+            }
             Err(e)
                 if e.kind() == std::io::ErrorKind::WouldBlock
                     || e.kind() == std::io::ErrorKind::Interrupted =>
@@ -205,7 +255,7 @@ fn serve_datagram(
         cfg = &local_cfg;
     }
     let transport = Transport::Plain { fd, datagram: true };
-    let r = finish(log, relay::run(cfg, log, stdio, transport, buf));
+    let r = finish(log, relay::run(cfg, log, stdio, transport, buf, dump));
     drop(listeners);
     r
 }

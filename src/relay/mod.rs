@@ -13,9 +13,11 @@ pub mod eof;
 pub mod transport;
 
 use crate::config::{Config, Role};
+use crate::dump::Dump;
 use crate::error::{Error, Result};
 use crate::log::Log;
 use crate::sys::{self, FdKind};
+use crate::transform::{Crlf, Telnet};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::poll::PollFlags;
@@ -159,12 +161,20 @@ impl Direction {
     }
 }
 
-/// The session's fixed surroundings.
+/// The session's surroundings: its ends, and what looks at the bytes.
 struct Env<'a> {
     stdio: Stdio,
     transport: &'a mut Transport,
     delay: Option<Duration>,
     line_interval: Option<Duration>,
+    /// `-C`, applied to what is read from stdin.
+    crlf: Option<Crlf>,
+    /// `-t`, applied to what is read from the peer; its answers wait in `replies`.
+    telnet: Option<Telnet>,
+    replies: Vec<u8>,
+    /// `-o`/`-x`: every byte sent to and received from the peer.
+    dump: Option<&'a mut Dump>,
+    scratch: Vec<u8>,
 }
 
 impl Env<'_> {
@@ -204,6 +214,49 @@ impl Env<'_> {
             End::Remote => self.transport.write(buf),
             End::Stdin => Err(io::ErrorKind::Unsupported.into()),
         }
+    }
+}
+
+impl Env<'_> {
+    /// Apply the byte options to a chunk just read into `b[..n]`, in place;
+    /// returns the chunk's new length.
+    fn transform(&mut self, src: End, b: &mut [u8], n: usize) -> usize {
+        if src == End::Remote {
+            if let Some(dump) = self.dump.as_deref_mut() {
+                dump.received(&b[..n]);
+            }
+        }
+        let t = match src {
+            End::Stdin => self.crlf.as_mut().map(|c| c as &mut dyn FnMutBytes),
+            End::Remote => self.telnet.as_mut().map(|t| t as &mut dyn FnMutBytes),
+            End::Stdout => None,
+        };
+        let Some(t) = t else { return n };
+        self.scratch.clear();
+        t.apply_bytes(&b[..n], &mut self.scratch);
+        let m = self.scratch.len().min(b.len());
+        b[..m].copy_from_slice(&self.scratch[..m]);
+        if let Some(telnet) = self.telnet.as_mut().filter(|t| t.has_replies()) {
+            self.replies.extend(telnet.take_replies());
+        }
+        m
+    }
+}
+
+/// The stateful byte transforms (`-C`, `-t`) behind one call.
+trait FnMutBytes {
+    fn apply_bytes(&mut self, input: &[u8], out: &mut Vec<u8>);
+}
+
+impl FnMutBytes for Crlf {
+    fn apply_bytes(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        self.apply(input, out)
+    }
+}
+
+impl FnMutBytes for Telnet {
+    fn apply_bytes(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        self.apply(input, out)
     }
 }
 
@@ -261,7 +314,13 @@ fn pump_copy(
     let read_paused = d.read_pause.is_some_and(|t| now < t);
     if start == end && !d.src_eof && d.src_ready && !read_paused {
         let b = buf.get_or_insert_with(|| vec![0u8; *chunk].into_boxed_slice());
-        match env.read(d.src, b) {
+        // -C may double a chunk's size: read only half a buffer then.
+        let room = if d.src == End::Stdin && env.crlf.is_some() {
+            b.len() / 2
+        } else {
+            b.len()
+        };
+        match env.read(d.src, &mut b[..room]) {
             Ok(0) if datagram_src => moved = true,
             Ok(0) => {
                 d.src_eof = true;
@@ -269,7 +328,7 @@ fn pump_copy(
             }
             Ok(n) => {
                 *start = 0;
-                *end = n;
+                *end = env.transform(d.src, b, n);
                 d.src_idle_since = None;
                 moved = true;
                 if d.src == End::Remote {
@@ -306,11 +365,14 @@ fn pump_copy(
         } else {
             match env.write(d.dst, &b[*start..limit]) {
                 Ok(n) => {
-                    *start += n;
-                    moved |= n > 0;
                     if d.dst == End::Remote {
                         d.bytes += n as u64;
+                        if let Some(dump) = env.dump.as_deref_mut() {
+                            dump.sent(&b[*start..*start + n]);
+                        }
                     }
+                    *start += n;
+                    moved |= n > 0;
                     if let Some(interval) = env.line_interval {
                         if *start == limit && b.get(limit.wrapping_sub(1)) == Some(&b'\n') {
                             d.write_pause = Some(now + interval);
@@ -479,6 +541,7 @@ pub fn run(
     stdio: Stdio,
     mut transport: Transport,
     initial: Vec<u8>,
+    dump: Option<&mut Dump>,
 ) -> Result<Report> {
     let started = Instant::now();
     let policy = &cfg.eof;
@@ -557,6 +620,11 @@ pub fn run(
         transport: &mut transport,
         delay: cfg.bytes.delay,
         line_interval: cfg.bytes.line_interval,
+        crlf: cfg.bytes.crlf.then(Crlf::new),
+        telnet: cfg.bytes.telnet.then(Telnet::transparent),
+        replies: Vec::new(),
+        dump,
+        scratch: Vec::new(),
     };
     let mut events = Events::with_capacity(16);
     let mut write_shut = false;
@@ -567,6 +635,14 @@ pub fn run(
 
     loop {
         let now = Instant::now();
+        if !env.replies.is_empty() && !write_shut {
+            // Telnet answers go out ahead of further stdin data.
+            match env.transport.write(&env.replies) {
+                Ok(n) => drop(env.replies.drain(..n)),
+                Err(e) if would_block(&e) => {}
+                Err(e) => return Err(remote_error(log, &e)),
+            }
+        }
         let moved_up = pump(&mut up, &mut env, now);
         let moved_down = pump(&mut down, &mut env, now);
         let flushed = env.transport.flush();
@@ -740,7 +816,10 @@ fn flush_down(down: &mut Direction, env: &mut Env<'_>) {
 /// A failure of the remote end, in the personality's words (TLS failures in
 /// the TLS layer's).
 fn remote_error(log: &Log, err: &io::Error) -> Error {
-    match err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+    match err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
         Some(e) => crate::tls::handshake_error(e),
         None => log.session_error(err),
     }

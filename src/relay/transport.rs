@@ -62,7 +62,11 @@ impl Write for FdWriter<'_> {
 }
 
 impl Tls {
-    pub fn new(mut conn: rustls::Connection, fd: OwnedFd, on_handshake: Option<OnHandshake>) -> Tls {
+    pub fn new(
+        mut conn: rustls::Connection,
+        fd: OwnedFd,
+        on_handshake: Option<OnHandshake>,
+    ) -> Tls {
         conn.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
         Tls {
             conn,
@@ -220,7 +224,13 @@ impl Transport {
 
     /// Whether the raw socket may be handed to splice(2).
     pub fn is_plain_stream(&self) -> bool {
-        matches!(self, Transport::Plain { datagram: false, .. })
+        matches!(
+            self,
+            Transport::Plain {
+                datagram: false,
+                ..
+            }
+        )
     }
 
     /// Plaintext from the peer. `Ok(0)` is EOF on a stream and an empty datagram
@@ -260,7 +270,10 @@ impl Transport {
     /// Tell the peer we are done sending (TCP FIN; TLS close_notify first).
     pub fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
-            Transport::Plain { fd, datagram: false } => crate::net::shutdown_write(fd),
+            Transport::Plain {
+                fd,
+                datagram: false,
+            } => crate::net::shutdown_write(fd),
             Transport::Plain { datagram: true, .. } => Ok(()),
             Transport::Tls(t) => t.shutdown_write(),
         }
