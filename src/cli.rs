@@ -32,6 +32,9 @@ pub enum Parsed {
 }
 
 /// Listen port when none is given in the ncat personality.
+/// ncat's default for `--max-conns`.
+pub const DEFAULT_MAX_CONNS: usize = 100;
+
 pub const NCAT_DEFAULT_PORT: u16 = 31337;
 
 /// Environment variable that selects the personality (weaker than `--compat`).
@@ -206,7 +209,6 @@ const LATER_ISSUE_IDS: &[&str] = &[
     "proxy-dns",
     "broker",
     "chat",
-    "max-conns",
     "min-ttl",
     "randomize",
     "sctp",
@@ -217,14 +219,11 @@ const LATER_ISSUE_IDS: &[&str] = &[
 fn later_issue_args(p: Personality) -> Vec<Arg> {
     let obsd = p == Personality::OpenBsd;
     let mut proxy = hidden_opt("proxy").long("proxy");
-    let mut max_conns = hidden_opt("max-conns").long("max-conns");
     let mut v = Vec::new();
     if obsd {
         // OpenBSD: -x proxy address, -m minimum TTL.
         proxy = proxy.short('x');
         v.push(hidden_opt("min-ttl").short('m'));
-    } else {
-        max_conns = max_conns.short('m');
     }
     v.extend([
         hidden_opt("exec").short('e').long("exec"),
@@ -236,7 +235,6 @@ fn later_issue_args(p: Personality) -> Vec<Arg> {
         hidden_opt("proxy-dns").long("proxy-dns"),
         hidden_flag("broker").long("broker"),
         hidden_flag("chat").long("chat"),
-        max_conns,
         hidden_flag("randomize").short('r'),
         hidden_flag("sctp").long("sctp"),
         hidden_flag("vsock").long("vsock"),
@@ -375,9 +373,18 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
     cmd = cmd.args([idle, delay]);
 
     // Data flow.
-    let mut keep_open = flag("keep-open", H_FLOW)
-        .long("keep-open")
-        .help("Connect mode: do not quit when the peer closes; run until stdin is done too");
+    let mut keep_open = flag("keep-open", H_FLOW).long("keep-open").help(
+        "Listen mode: serve many clients at once (OpenBSD personality: one after another); \
+         connect mode: do not quit when the peer closes, run until stdin is done too",
+    );
+    let mut max_conns = opt("max-conns", H_FLOW)
+        .long("max-conns")
+        .value_name("N")
+        .value_parser(value_parser!(u32).range(1..))
+        .help("With -l -k: at most N clients at once; more are accepted and closed (default 100)");
+    if !obsd {
+        max_conns = max_conns.short('m');
+    }
     let mut no_stdin = flag("no-stdin", H_FLOW)
         .long("no-stdin")
         .help("Do not read stdin");
@@ -389,6 +396,7 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
     }
     cmd = cmd.args([
         keep_open,
+        max_conns,
         no_stdin,
         flag("send-only", H_FLOW)
             .long("send-only")
@@ -1165,12 +1173,17 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
 
     // Keep-open: -k/--keep-open (traditional -k is SO_KEEPALIVE instead).
     let keep_open = m.flag("keep-open");
-    if keep_open && listen {
+    if keep_open && listen && udp {
         return Err(Error::usage(
-            format!("{} with {}", m.name("keep-open"), m.name("listen")),
+            format!("{} with -u {}", m.name("keep-open"), m.name("listen")),
             "not supported yet",
         ));
     }
+    let max_conns =
+        m.m.try_get_one::<u32>("max-conns")
+            .ok()
+            .flatten()
+            .map_or(DEFAULT_MAX_CONNS, |&n| n as usize);
 
     // Times.
     let wait = m.positive_time("wait")?;
@@ -1288,6 +1301,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         source_port,
         numeric,
         keep_open,
+        max_conns,
         eof,
         timeouts,
         bytes,
@@ -2240,13 +2254,10 @@ mod tests {
             assert!(c.keep_open);
             assert!(!c.eof.quit_on_socket_eof);
             assert!(!c.sock.keepalive);
+            assert!(cfg_p(p, &["-lk", "1234"]).keep_open);
             assert_eq!(
-                err_p(p, &["-lk", "1234"]),
-                "rnc: -k with -l : not supported yet"
-            );
-            assert_eq!(
-                err_p(p, &["--keep-open", "--listen", "1234"]),
-                "rnc: --keep-open with --listen : not supported yet"
+                err_p(p, &["-u", "-lk", "1234"]),
+                "rnc: -k with -u -l : not supported yet"
             );
         }
         let t = Personality::Traditional;
@@ -2256,28 +2267,24 @@ mod tests {
         assert!(c.eof.quit_on_socket_eof);
         assert!(cfg_p(t, &["-lk", "-p", "1234"]).sock.keepalive);
         assert!(cfg_p(t, &["--keep-open", "h", "1"]).keep_open);
-        assert_eq!(
-            err_p(t, &["--keep-open", "-l", "1"]),
-            "rnc: --keep-open with -l : not supported yet"
-        );
+        assert!(cfg_p(t, &["--keep-open", "-l", "1"]).keep_open);
     }
 
     #[test]
-    fn letter_m_is_a_later_issue_everywhere() {
-        for p in ALL {
-            assert_eq!(
-                err_p(p, &["-m", "3", "h", "1"]),
-                "rnc: -m : not supported yet"
-            );
+    fn letter_m_is_max_conns_except_for_openbsd() {
+        for p in [Personality::Ncat, Personality::Traditional] {
+            assert_eq!(cfg_p(p, &["-m", "3", "-lk", "1"]).max_conns, 3);
+            assert_eq!(cfg_p(p, &["-lk", "1"]).max_conns, DEFAULT_MAX_CONNS);
         }
+        assert_eq!(
+            err_p(Personality::OpenBsd, &["-m", "3", "h", "1"]),
+            "rnc: -m : not supported yet"
+        );
+        assert_eq!(cfg(&["--max-conns", "20000", "-lk", "1"]).max_conns, 20000);
         // -x is the hex dump, except for OpenBSD nc (a proxy, a later issue).
         assert_eq!(
             err_p(Personality::OpenBsd, &["-x", "a", "h", "1"]),
             "rnc: -x : not supported yet"
-        );
-        assert_eq!(
-            err(&["--max-conns", "3", "h", "1"]),
-            "rnc: --max-conns : not supported yet"
         );
     }
 

@@ -214,6 +214,8 @@ pub struct Config {
     pub numeric: bool,
     /// Connect mode: do not quit on socket EOF; listen mode: serve many clients.
     pub keep_open: bool,
+    /// Listen mode with `keep_open`: clients served at once (`-m`).
+    pub max_conns: usize,
     pub eof: EofPolicy,
     pub timeouts: Timeouts,
     pub bytes: ByteOptions,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod dump;
 pub mod error;
+pub mod hub;
 pub mod log;
 pub mod net;
 pub mod relay;

@@ -444,8 +444,8 @@ fn remove_stale_socket(path: &Path, proto: Proto, log: &Log) -> Result<()> {
 /// Accept one stream connection on a non-blocking listener.
 pub fn accept(listener: &OwnedFd) -> io::Result<(OwnedFd, Option<SocketAddr>)> {
     let sock = socket2::SockRef::from(listener);
-    let (s, addr) = sock.accept()?;
-    s.set_nonblocking(true)?;
+    // One system call: non-blocking and close-on-exec from the start.
+    let (s, addr) = sock.accept4(nix::libc::SOCK_NONBLOCK | nix::libc::SOCK_CLOEXEC)?;
     Ok((s.into(), addr.as_socket()))
 }
 

@@ -1,9 +1,10 @@
 //! The two ways a run starts — connect and listen — up to the point where a
 //! session takes over.
 
-use crate::config::{Address, Config, Role};
+use crate::config::{Address, Config, Personality, Role};
 use crate::dump::Dump;
 use crate::error::{Error, Result};
+use crate::hub;
 use crate::log::{describe, Log};
 use crate::net::{self, Listeners};
 use crate::relay::transport::{OnHandshake, Tls};
@@ -13,6 +14,7 @@ use crate::tls;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 /// Run the configuration; returns the exit code.
 pub fn run(cfg: &Config) -> Result<i32> {
@@ -113,12 +115,45 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
         let (fd, _) = listeners.socks.swap_remove(ready);
         return serve_datagram(cfg, log, stdio, fd, listeners, dump);
     }
+    if cfg.keep_open && cfg.personality != Personality::OpenBsd {
+        return hub::serve(cfg, log, stdio, listeners, server, dump);
+    }
+    if cfg.keep_open {
+        // OpenBSD's -k: one client after another, the next waiting in the backlog.
+        let mut dump = dump;
+        loop {
+            let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
+            log.connection_from(peer_addr.as_ref(), local.as_ref());
+            let transport = server_transport(server.clone(), conn, log)?;
+            let r = relay::run(cfg, log, stdio, transport, Vec::new(), dump.as_deref_mut());
+            if let Err(e) = r {
+                if !e.line.is_empty() {
+                    crate::log::emit(&e.line);
+                }
+            }
+        }
+    }
     let (conn, peer_addr, peer) = accept_admitted(cfg, log, &listeners)?;
     // One client only: the listening sockets close now, so a second client is
     // refused rather than left waiting (ncat, traditional nc).
     listeners.socks.clear();
     log.connection_from(peer_addr.as_ref(), peer.as_ref());
-    let transport = match server {
+    let transport = server_transport(server, conn, log)?;
+    let r = finish(
+        log,
+        relay::run(cfg, log, stdio, transport, Vec::new(), dump),
+    );
+    drop(listeners);
+    r
+}
+
+/// The transport of an accepted connection: plain, or TLS with `server`.
+fn server_transport(
+    server: Option<Arc<rustls::ServerConfig>>,
+    conn: OwnedFd,
+    log: &Log,
+) -> Result<Transport> {
+    Ok(match server {
         Some(server) => {
             let tls_conn =
                 rustls::ServerConnection::new(server).map_err(|e| Error::usage("--ssl", e))?;
@@ -136,13 +171,7 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
             fd: conn,
             datagram: false,
         },
-    };
-    let r = finish(
-        log,
-        relay::run(cfg, log, stdio, transport, Vec::new(), dump),
-    );
-    drop(listeners);
-    r
+    })
 }
 
 /// Accept clients until one passes `--allow`/`--deny`; a denied one is closed
