@@ -2573,7 +2573,6 @@ mod tests {
             (&["--sctp"], "--sctp"),
             (&["--vsock"], "--vsock"),
             (&["--on-close", "hook"], "--on-close"),
-            (&["-m", "1"], "-m"),
             (&["--proxy=p", "-l"], "--proxy"),
             (&["-vr"], "-r"),
         ];
