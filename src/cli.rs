@@ -169,6 +169,7 @@ const H_SOCK: &str = "Socket options";
 const H_TLS: &str = "TLS";
 const H_ACCESS: &str = "Access control (listen mode)";
 const H_LOG: &str = "Session logs";
+const H_EXEC: &str = "Running a program";
 const H_MISC: &str = "Other";
 
 fn opt(id: &'static str, heading: &'static str) -> Arg {
@@ -200,9 +201,6 @@ fn hidden_flag(id: &'static str) -> Arg {
 /// Options of later issues: recognised, hidden, rejected with "not supported yet".
 /// Ids listed in the order they are reported.
 const LATER_ISSUE_IDS: &[&str] = &[
-    "exec",
-    "sh-exec",
-    "lua-exec",
     "proxy",
     "proxy-type",
     "proxy-auth",
@@ -226,8 +224,6 @@ fn later_issue_args(p: Personality) -> Vec<Arg> {
         v.push(hidden_opt("min-ttl").short('m'));
     }
     v.extend([
-        hidden_opt("exec").short('e').long("exec"),
-        hidden_opt("sh-exec").short('c').long("sh-exec"),
         hidden_opt("lua-exec").long("lua-exec"),
         proxy,
         hidden_opt("proxy-type").short('X').long("proxy-type"),
@@ -394,6 +390,18 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
     if obsd {
         no_stdin = no_stdin.short('d');
     }
+    cmd = cmd.args([
+        opt("exec", H_EXEC)
+            .short('e')
+            .long("exec")
+            .value_name("PROG")
+            .help("Run PROG (split on blanks, no shell) for each connection, its stdin and stdout joined to the socket"),
+        opt("sh-exec", H_EXEC)
+            .short('c')
+            .long("sh-exec")
+            .value_name("CMD")
+            .help("Run CMD with /bin/sh -c for each connection, its stdin and stdout joined to the socket"),
+    ]);
     cmd = cmd.args([
         keep_open,
         max_conns,
@@ -1135,6 +1143,12 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
             return Err(Error::usage(m.name(id), "not supported yet"));
         }
     }
+    if m.given("lua-exec") {
+        return Err(Error::usage(
+            m.name("lua-exec"),
+            "Lua is not built in; use --sh-exec 'lua FILE' instead",
+        ));
+    }
     for id in ["source-route", "source-route-pointer"] {
         if m.given(id) {
             return Err(Error::usage(
@@ -1178,6 +1192,26 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
             format!("{} with -u {}", m.name("keep-open"), m.name("listen")),
             "not supported yet",
         ));
+    }
+    let exec = match (m.string("exec"), m.string("sh-exec")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::usage(
+                format!("{} with {}", m.name("exec"), m.name("sh-exec")),
+                "only one program can be run",
+            ))
+        }
+        (Some(prog), None) => {
+            let argv: Vec<String> = prog.split_whitespace().map(str::to_string).collect();
+            if argv.is_empty() {
+                return Err(Error::usage(m.name("exec"), "no program given"));
+            }
+            Some(argv)
+        }
+        (None, Some(cmd)) => Some(vec!["/bin/sh".into(), "-c".into(), cmd.clone()]),
+        (None, None) => None,
+    };
+    if exec.is_some() && keep_open && listen && udp {
+        return Err(Error::usage("--exec with -u -l -k", "not supported yet"));
     }
     let max_conns =
         m.m.try_get_one::<u32>("max-conns")
@@ -1302,6 +1336,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         numeric,
         keep_open,
         max_conns,
+        exec,
         eof,
         timeouts,
         bytes,
@@ -2271,6 +2306,27 @@ mod tests {
     }
 
     #[test]
+    fn exec_options() {
+        assert_eq!(
+            cfg(&["-e", "/bin/cat -n", "h", "1"]).exec,
+            Some(vec!["/bin/cat".to_string(), "-n".to_string()])
+        );
+        assert_eq!(
+            cfg(&["--sh-exec", "echo hi", "-l", "1"]).exec,
+            Some(vec![
+                "/bin/sh".to_string(),
+                "-c".to_string(),
+                "echo hi".to_string()
+            ])
+        );
+        assert_eq!(
+            err(&["-e", "/bin/cat", "-c", "cat", "h", "1"]),
+            "rnc: -e with -c : only one program can be run"
+        );
+        assert!(err(&["--lua-exec", "x.lua", "h", "1"]).contains("--sh-exec"));
+    }
+
+    #[test]
     fn letter_m_is_max_conns_except_for_openbsd() {
         for p in [Personality::Ncat, Personality::Traditional] {
             assert_eq!(cfg_p(p, &["-m", "3", "-lk", "1"]).max_conns, 3);
@@ -2556,11 +2612,6 @@ mod tests {
     #[test]
     fn later_issue_options_are_rejected() {
         let cases: &[(&[&str], &str)] = &[
-            (&["-e", "/bin/cat"], "-e"),
-            (&["--exec", "/bin/cat"], "--exec"),
-            (&["-c", "cat"], "-c"),
-            (&["--sh-exec", "cat"], "--sh-exec"),
-            (&["--lua-exec", "x.lua"], "--lua-exec"),
             (&["--proxy", "p:8080"], "--proxy"),
             (&["--proxy-type", "http"], "--proxy-type"),
             (&["-X", "5"], "-X"),
@@ -2590,7 +2641,6 @@ mod tests {
         // Hidden from help.
         let help = command(Personality::Ncat).render_long_help().to_string();
         for hidden in [
-            "--exec",
             "--proxy",
             "--broker",
             "--test",

@@ -216,6 +216,9 @@ pub struct Config {
     pub keep_open: bool,
     /// Listen mode with `keep_open`: clients served at once (`-m`).
     pub max_conns: usize,
+    /// Run this program per connection (`-e`, split on blanks; `-c` becomes
+    /// `/bin/sh -c CMD`), its stdin and stdout joined to the socket.
+    pub exec: Option<Vec<String>>,
     pub eof: EofPolicy,
     pub timeouts: Timeouts,
     pub bytes: ByteOptions,

@@ -6,6 +6,7 @@
 //! (`-z`), `dump` (`-o`/`-x` session logs) and `transform` (`-C`, `-t`).
 
 pub mod access;
+pub mod child;
 pub mod cli;
 pub mod config;
 pub mod dump;

@@ -1,6 +1,8 @@
 //! The two ways a run starts — connect and listen — up to the point where a
 //! session takes over.
 
+use crate::child::{self, ConnInfo};
+use crate::config::EofPolicy;
 use crate::config::{Address, Config, Personality, Role};
 use crate::dump::Dump;
 use crate::error::{Error, Result};
@@ -8,13 +10,16 @@ use crate::hub;
 use crate::log::{describe, Log};
 use crate::net::{self, Listeners};
 use crate::relay::transport::{OnHandshake, Tls};
-use crate::relay::{self, Stdio, Transport};
+use crate::relay::{self, Local, Stdio, Transport};
 use crate::sys;
+use crate::sys::FdKind;
 use crate::tls;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Run the configuration; returns the exit code.
 pub fn run(cfg: &Config) -> Result<i32> {
@@ -38,6 +43,9 @@ pub fn run(cfg: &Config) -> Result<i32> {
     }
     // Session logs are opened before anything else can fail on the network.
     let mut dump = Dump::open(&cfg.bytes.dump)?;
+    if cfg.exec.is_some() {
+        child::seal_inherited_fds();
+    }
     let result = match cfg.role {
         Role::Connect => connect(cfg, &log, stdio, dump.as_mut()),
         Role::Listen => listen(cfg, &log, stdio, dump.as_mut()),
@@ -80,11 +88,57 @@ fn connect(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Re
             datagram: cfg.proto.is_datagram(),
         },
     };
+    let info = ConnInfo {
+        local: remote.local,
+        remote: remote.peer,
+        proto: cfg.proto,
+    };
     finish(
         log,
-        relay::run(cfg, log, stdio, transport, Vec::new(), dump),
+        session(cfg, log, stdio, transport, info, Vec::new(), dump),
     )
 }
+
+/// One session over `transport`: with rnc's stdin and stdout, or with `--exec`
+/// with a child of its own (reaped before this returns).
+fn session(
+    cfg: &Config,
+    log: &Log,
+    stdio: Stdio,
+    transport: Transport,
+    info: ConnInfo,
+    initial: Vec<u8>,
+    dump: Option<&mut Dump>,
+) -> Result<relay::Report> {
+    let Some(argv) = &cfg.exec else {
+        return relay::run(cfg, log, Local::Stdio(stdio), transport, initial, dump);
+    };
+    let mut sp = child::spawn(argv, &info)?;
+    // The child is both ends of the conversation: its output ending half-closes
+    // the connection, the peer's EOF closes its stdin, and the session lasts
+    // until both have happened (reference §2.9).
+    let mut ecfg = cfg.clone();
+    ecfg.eof = EofPolicy {
+        quit_on_socket_eof: false,
+        ..EofPolicy::default()
+    };
+    let local = Local::Child {
+        from_child: sp.from_child,
+        to_child: Some(sp.to_child),
+    };
+    let r = relay::run(&ecfg, log, local, transport, initial, dump);
+    // A child whose conversation is over gets a moment to exit by itself.
+    let grace = if r.is_ok() {
+        CHILD_GRACE
+    } else {
+        Duration::ZERO
+    };
+    child::reap(&mut sp.child, grace);
+    r
+}
+
+/// How long a child may outlive its conversation before it is ended.
+const CHILD_GRACE: Duration = Duration::from_secs(2);
 
 fn finish(log: &Log, r: Result<relay::Report>) -> Result<i32> {
     let report = r?;
@@ -115,6 +169,9 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
         let (fd, _) = listeners.socks.swap_remove(ready);
         return serve_datagram(cfg, log, stdio, fd, listeners, dump);
     }
+    if cfg.keep_open && cfg.exec.is_some() {
+        return serve_exec_forever(cfg, log, listeners, server);
+    }
     if cfg.keep_open && cfg.personality != Personality::OpenBsd {
         return hub::serve(cfg, log, stdio, listeners, server, dump);
     }
@@ -124,8 +181,17 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
         loop {
             let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
             log.connection_from(peer_addr.as_ref(), local.as_ref());
+            let info = conn_info(cfg, &conn, peer_addr);
             let transport = server_transport(server.clone(), conn, log)?;
-            let r = relay::run(cfg, log, stdio, transport, Vec::new(), dump.as_deref_mut());
+            let r = session(
+                cfg,
+                log,
+                stdio,
+                transport,
+                info,
+                Vec::new(),
+                dump.as_deref_mut(),
+            );
             if let Err(e) = r {
                 if !e.line.is_empty() {
                     crate::log::emit(&e.line);
@@ -138,13 +204,69 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     // refused rather than left waiting (ncat, traditional nc).
     listeners.socks.clear();
     log.connection_from(peer_addr.as_ref(), peer.as_ref());
+    let info = conn_info(cfg, &conn, peer_addr);
     let transport = server_transport(server, conn, log)?;
     let r = finish(
         log,
-        relay::run(cfg, log, stdio, transport, Vec::new(), dump),
+        session(cfg, log, stdio, transport, info, Vec::new(), dump),
     );
     drop(listeners);
     r
+}
+
+fn conn_info(cfg: &Config, fd: &OwnedFd, peer: Option<SocketAddr>) -> ConnInfo {
+    ConnInfo {
+        local: net::local_addr(fd),
+        remote: peer,
+        proto: cfg.proto,
+    }
+}
+
+/// `-l -k --exec`: every connection gets its own child, relayed on a thread of
+/// its own (ncat's inetd mode); `-m` bounds how many run at once.
+fn serve_exec_forever(
+    cfg: &Config,
+    log: &Log,
+    listeners: Listeners,
+    server: Option<Arc<rustls::ServerConfig>>,
+) -> Result<i32> {
+    let active = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new((cfg.clone(), log.clone()));
+    loop {
+        let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
+        if active.load(Ordering::SeqCst) >= cfg.max_conns {
+            log.info(format!(
+                "Ncat: New connection denied: connection limit reached ({})",
+                cfg.max_conns
+            ));
+            continue;
+        }
+        log.connection_from(peer_addr.as_ref(), local.as_ref());
+        let info = conn_info(cfg, &conn, peer_addr);
+        let transport = match server_transport(server.clone(), conn, log) {
+            Ok(t) => t,
+            Err(e) => {
+                log.info(&e.line);
+                continue;
+            }
+        };
+        active.fetch_add(1, Ordering::SeqCst);
+        let (active, shared) = (Arc::clone(&active), Arc::clone(&shared));
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let (cfg, log) = (&shared.0, &shared.1);
+            let stdio = Stdio {
+                input: FdKind::File,
+                output: FdKind::File,
+            };
+            if let Err(e) = session(cfg, log, stdio, transport, info, Vec::new(), None) {
+                log.info(&e.line);
+            }
+            active.fetch_sub(1, Ordering::SeqCst);
+        });
+        if let Err(e) = spawned {
+            log.info(format!("Ncat: cannot start a thread: {e}"));
+        }
+    }
 }
 
 /// The transport of an accepted connection: plain, or TLS with `server`.
@@ -283,8 +405,9 @@ fn serve_datagram(
         local_cfg.eof.read_stdin = false;
         cfg = &local_cfg;
     }
+    let info = conn_info(cfg, &fd, peer);
     let transport = Transport::Plain { fd, datagram: true };
-    let r = finish(log, relay::run(cfg, log, stdio, transport, buf, dump));
+    let r = finish(log, session(cfg, log, stdio, transport, info, buf, dump));
     drop(listeners);
     r
 }

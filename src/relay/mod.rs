@@ -52,6 +52,84 @@ pub struct Stdio {
     pub output: FdKind,
 }
 
+/// The local side of a session: rnc's own stdin and stdout, or the pipes of an
+/// exec child (its stdout is read, its stdin written).
+pub enum Local {
+    Stdio(Stdio),
+    Child {
+        from_child: OwnedFd,
+        to_child: Option<OwnedFd>,
+    },
+}
+
+impl Local {
+    fn input_kind(&self) -> FdKind {
+        match self {
+            Local::Stdio(s) => s.input,
+            Local::Child { .. } => FdKind::Pipe,
+        }
+    }
+
+    fn output_kind(&self) -> FdKind {
+        match self {
+            Local::Stdio(s) => s.output,
+            Local::Child { .. } => FdKind::Pipe,
+        }
+    }
+
+    fn input(&self) -> BorrowedFd<'_> {
+        match self {
+            Local::Stdio(_) => sys::stdin_fd(),
+            Local::Child { from_child, .. } => from_child.as_fd(),
+        }
+    }
+
+    /// `None` once the output has been closed.
+    fn output(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Local::Stdio(_) => Some(sys::stdout_fd()),
+            Local::Child { to_child, .. } => to_child.as_ref().map(|f| f.as_fd()),
+        }
+    }
+
+    /// Nothing more will be written: let the reader see EOF now (a child's
+    /// stdin is closed; our stdout is let go if a pipe or socket reads it).
+    fn close_output(&mut self) {
+        match self {
+            Local::Stdio(s) => {
+                if matches!(s.output, FdKind::Pipe | FdKind::Socket) {
+                    sys::detach_stdout();
+                }
+            }
+            Local::Child { to_child, .. } => *to_child = None,
+        }
+    }
+
+    /// Non-blocking mode for what epoll watches; a terminal is left alone
+    /// (its file description is shared with the shell).
+    fn set_nonblocking(&self) {
+        match self {
+            Local::Stdio(s) => {
+                if s.input.pollable() && s.input != FdKind::Tty {
+                    let _ = sys::set_stdio_nonblocking(sys::stdin_fd());
+                }
+                if s.output.pollable() && s.output != FdKind::Tty {
+                    let _ = sys::set_stdio_nonblocking(sys::stdout_fd());
+                }
+            }
+            Local::Child {
+                from_child,
+                to_child,
+            } => {
+                let _ = sys::set_nonblocking(from_child.as_fd());
+                if let Some(t) = to_child {
+                    let _ = sys::set_nonblocking(t.as_fd());
+                }
+            }
+        }
+    }
+}
+
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
@@ -163,7 +241,7 @@ impl Direction {
 
 /// The session's surroundings: its ends, and what looks at the bytes.
 struct Env<'a> {
-    stdio: Stdio,
+    local: Local,
     transport: &'a mut Transport,
     delay: Option<Duration>,
     line_interval: Option<Duration>,
@@ -180,8 +258,8 @@ struct Env<'a> {
 impl Env<'_> {
     fn fd(&self, end: End) -> BorrowedFd<'_> {
         match end {
-            End::Stdin => sys::stdin_fd(),
-            End::Stdout => sys::stdout_fd(),
+            End::Stdin => self.local.input(),
+            End::Stdout => self.local.output().unwrap_or(sys::stdout_fd()),
             End::Remote => self.transport.fd(),
         }
     }
@@ -189,12 +267,12 @@ impl Env<'_> {
     fn read(&mut self, end: End, buf: &mut [u8]) -> io::Result<usize> {
         match end {
             End::Stdin => {
-                if self.stdio.input == FdKind::Tty
-                    && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN)
+                let fd = self.local.input();
+                if self.local.input_kind() == FdKind::Tty && !sys::ready_now(fd, PollFlags::POLLIN)
                 {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                sys::read(sys::stdin_fd(), buf)
+                sys::read(fd, buf)
             }
             End::Remote => self.transport.read(buf),
             End::Stdout => Err(io::ErrorKind::Unsupported.into()),
@@ -204,12 +282,15 @@ impl Env<'_> {
     fn write(&mut self, end: End, buf: &[u8]) -> io::Result<usize> {
         match end {
             End::Stdout => {
-                if self.stdio.output == FdKind::Tty
-                    && !sys::ready_now(sys::stdout_fd(), PollFlags::POLLOUT)
+                let Some(fd) = self.local.output() else {
+                    return Err(io::ErrorKind::BrokenPipe.into());
+                };
+                if self.local.output_kind() == FdKind::Tty
+                    && !sys::ready_now(fd, PollFlags::POLLOUT)
                 {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                sys::write(sys::stdout_fd(), buf)
+                sys::write(fd, buf)
             }
             End::Remote => self.transport.write(buf),
             End::Stdin => Err(io::ErrorKind::Unsupported.into()),
@@ -538,11 +619,12 @@ fn choose_mover(src: FdKind, dst: FdKind, zero_copy: bool, chunk: usize) -> Move
 pub fn run(
     cfg: &Config,
     log: &Log,
-    stdio: Stdio,
+    local: Local,
     mut transport: Transport,
     initial: Vec<u8>,
     dump: Option<&mut Dump>,
 ) -> Result<Report> {
+    let (input_kind, output_kind) = (local.input_kind(), local.output_kind());
     let started = Instant::now();
     let policy = &cfg.eof;
     let datagram = transport.is_datagram();
@@ -562,14 +644,14 @@ pub fn run(
     let mut up = Direction::new(
         End::Stdin,
         End::Remote,
-        choose_mover(stdio.input, remote_kind, zero_copy, up_chunk),
+        choose_mover(input_kind, remote_kind, zero_copy, up_chunk),
     );
     up.enabled = policy.read_stdin;
     let down_zero_copy = zero_copy && policy.write_stdout && initial.is_empty();
     let mut down = Direction::new(
         End::Remote,
         End::Stdout,
-        choose_mover(remote_kind, stdio.output, down_zero_copy, down_chunk),
+        choose_mover(remote_kind, output_kind, down_zero_copy, down_chunk),
     );
     down.discard = !policy.write_stdout;
     if !initial.is_empty() {
@@ -594,29 +676,19 @@ pub fn run(
         Interest::READABLE | Interest::WRITABLE,
     )
     .map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
-    if up.enabled && stdio.input.pollable() {
-        if stdio.input != FdKind::Tty {
-            let _ = sys::set_stdio_nonblocking(sys::stdin_fd());
-        }
-        let raw = 0;
-        if reg
-            .register(&mut SourceFd(&raw), T_STDIN, Interest::READABLE)
-            .is_err()
-        {
-            // Not pollable after all (e.g. an inherited epoll-hostile fd): treat
-            // it as always ready, as for regular files.
-        }
+    local.set_nonblocking();
+    // Regular files and the like cannot be watched: they are always ready.
+    if up.enabled && input_kind.pollable() {
+        let raw = local.input().as_raw_fd();
+        let _ = reg.register(&mut SourceFd(&raw), T_STDIN, Interest::READABLE);
     }
-    if stdio.output.pollable() {
-        if stdio.output != FdKind::Tty {
-            let _ = sys::set_stdio_nonblocking(sys::stdout_fd());
-        }
-        let raw = 1;
+    if let (true, Some(out)) = (output_kind.pollable(), local.output()) {
+        let raw = out.as_raw_fd();
         let _ = reg.register(&mut SourceFd(&raw), T_STDOUT, Interest::WRITABLE);
     }
 
     let mut env = Env {
-        stdio,
+        local,
         transport: &mut transport,
         delay: cfg.bytes.delay,
         line_interval: cfg.bytes.line_interval,
@@ -672,15 +744,15 @@ pub fn run(
         // Our reader should see EOF as soon as the peer's data is all out.
         if down.done() && !stdout_closed {
             stdout_closed = true;
-            if matches!(stdio.output, FdKind::Pipe | FdKind::Socket) {
-                let raw = 1;
+            if let Some(out) = env.local.output() {
+                let raw = out.as_raw_fd();
                 let _ = poll.registry().deregister(&mut SourceFd(&raw));
-                sys::detach_stdout();
             }
+            env.local.close_output();
         }
 
         // The EOF policy decides what the new state of things means.
-        let linger = if stdio.input == FdKind::Tty {
+        let linger = if input_kind == FdKind::Tty {
             Duration::ZERO
         } else {
             STDIN_LINGER
@@ -716,8 +788,10 @@ pub fn run(
             _ => cfg.timeouts.idle,
         };
         let idle_at = idle.map(|t| last_activity + t);
-        let linger_at = if down.done() && up.pending() == 0 {
-            stdin_quiet_at
+        // Waking when a pausing stdin counts as idle matters only if the peer
+        // is done and that would end the session.
+        let linger_at = if down.done() && up.pending() == 0 && policy.quit_on_socket_eof {
+            stdin_quiet_at.filter(|t| *t > now)
         } else {
             None
         };
@@ -747,12 +821,12 @@ pub fn run(
             up.write_pause = None;
             continue;
         }
-        if linger_at.is_some_and(|t| now >= t) {
-            continue;
-        }
         let timeout = deadline.map(|d| d.saturating_duration_since(now));
         // Unpollable ends never wake us: if one of them can still move, loop.
-        if moved && (unpollable_ready(&up, &stdio) || unpollable_ready(&down, &stdio)) {
+        if moved
+            && (unpollable_ready(&up, input_kind, output_kind)
+                || unpollable_ready(&down, input_kind, output_kind))
+        {
             continue;
         }
         match poll.poll(&mut events, timeout) {
@@ -791,12 +865,12 @@ pub fn run(
 }
 
 /// Whether a direction with an always-ready (unpollable) end can still move.
-fn unpollable_ready(d: &Direction, stdio: &Stdio) -> bool {
+fn unpollable_ready(d: &Direction, input: FdKind, output: FdKind) -> bool {
     if !d.enabled || d.done() {
         return false;
     }
-    let src_unpollable = d.src == End::Stdin && !stdio.input.pollable();
-    let dst_unpollable = d.dst == End::Stdout && !stdio.output.pollable();
+    let src_unpollable = d.src == End::Stdin && !input.pollable();
+    let dst_unpollable = d.dst == End::Stdout && !output.pollable();
     (src_unpollable && d.pending() == 0 && !d.src_eof && d.dst_ready)
         || (dst_unpollable && d.pending() > 0)
 }

@@ -12,7 +12,7 @@ pub enum Transport {
 }
 
 /// Called once, when the TLS handshake completes (for `-v` reporting).
-pub type OnHandshake = Box<dyn FnOnce(&rustls::Connection)>;
+pub type OnHandshake = Box<dyn FnOnce(&rustls::Connection) + Send>;
 
 /// A TLS connection over a non-blocking stream socket.
 ///
