@@ -54,26 +54,50 @@ fn session_as(p: Pers, tr: Tr, mode: Mode, extra: &[&str], stdin: In) -> Session
         (Tr::Tcp4 | Tr::Tcp6, Mode::Connect) => {
             let l = TcpListener::bind((ip, 0)).unwrap();
             let port = l.local_addr().unwrap().port().to_string();
-            let mut rnc = p.cmd(extra).args([ip.to_string(), port]).stdin(stdin).spawn();
+            let mut rnc = p
+                .cmd(extra)
+                .args([ip.to_string(), port])
+                .stdin(stdin)
+                .spawn();
             let far = accept_tcp_from(&l, Some(&mut rnc), FAIL);
-            Session { rnc, far: Box::new(far), _dir: dir }
+            Session {
+                rnc,
+                far: Box::new(far),
+                _dir: dir,
+            }
         }
         (Tr::Tcp4 | Tr::Tcp6, Mode::Listen) => {
             let port = free_port();
-            let mut rnc = p.cmd(extra).args(["-l", "-p", &port.to_string()]).stdin(stdin).spawn();
+            let mut rnc = p
+                .cmd(extra)
+                .args(["-l", "-p", &port.to_string()])
+                .stdin(stdin)
+                .spawn();
             let far = connect_retry(SocketAddr::new(ip, port), &mut rnc, FAIL);
-            Session { rnc, far: Box::new(far), _dir: dir }
+            Session {
+                rnc,
+                far: Box::new(far),
+                _dir: dir,
+            }
         }
         (Tr::Unix, Mode::Connect) => {
             let l = UnixListener::bind(&sock).unwrap();
             let mut rnc = p.cmd(extra).args(["-U", &sock]).stdin(stdin).spawn();
             let far = accept_unix_from(&l, Some(&mut rnc), FAIL);
-            Session { rnc, far: Box::new(far), _dir: dir }
+            Session {
+                rnc,
+                far: Box::new(far),
+                _dir: dir,
+            }
         }
         (Tr::Unix, Mode::Listen) => {
             let mut rnc = p.cmd(extra).args(["-l", "-U", &sock]).stdin(stdin).spawn();
             let far = connect_unix_retry(&sock, &mut rnc, FAIL);
-            Session { rnc, far: Box::new(far), _dir: dir }
+            Session {
+                rnc,
+                far: Box::new(far),
+                _dir: dir,
+            }
         }
     }
 }
@@ -99,41 +123,82 @@ fn stdin_ends_first(tr: Tr, mode: Mode, kind: Kind) {
         Kind::Pipe | Kind::File => b"request line 1\nrequest line 2\n",
         Kind::DevNull | Kind::Closed => b"",
     };
-    let Session { mut rnc, mut far, _dir } = session(tr, mode, &[], stdin_of(kind, data));
-    let got = read_to_eof(&mut *far, FAIL, "far end waiting for rnc to half-close after stdin EOF");
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(tr, mode, &[], stdin_of(kind, data));
+    let got = read_to_eof(
+        &mut *far,
+        FAIL,
+        "far end waiting for rnc to half-close after stdin EOF",
+    );
     assert_eq!(got, data, "far end got the wrong bytes\n{}", rnc.context());
     // rnc must still be reading the socket after its half-close.
     thread::sleep(Duration::from_millis(300));
-    assert!(rnc.is_running(), "rnc quit at stdin EOF; it must keep reading the socket\n{}", rnc.context());
+    assert!(
+        rnc.is_running(),
+        "rnc quit at stdin EOF; it must keep reading the socket\n{}",
+        rnc.context()
+    );
     far.write_all(b"late reply\n").unwrap();
     rnc.expect_stdout(b"late reply\n", FAIL);
     let closed = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().stdout_is(b"late reply\n").ended_within(closed, PROMPT, "the far end closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"late reply\n")
+        .ended_within(closed, PROMPT, "the far end closed");
 }
 
 /// The socket ends first while stdin stays open (idle pipe or tty): rnc prints
 /// what came, exits 0 promptly, and sends nothing.
 fn socket_ends_first(tr: Tr, mode: Mode, tty: bool) {
     let stdin = if tty { In::Tty } else { In::Open };
-    let Session { mut rnc, mut far, _dir } = session(tr, mode, &[], stdin);
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(tr, mode, &[], stdin);
     far.write_all(b"bye\n").unwrap();
     far.shut_wr();
     let t = Instant::now();
-    rnc.finish(FAIL).ok().stdout_is(b"bye\n").ended_within(t, PROMPT, "the far end half-closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"bye\n")
+        .ended_within(t, PROMPT, "the far end half-closed");
     let rest = read_to_eof(&mut *far, FAIL, "far end waiting for rnc to close");
-    assert!(rest.is_empty(), "rnc sent {rest:?} although its stdin was idle");
+    assert!(
+        rest.is_empty(),
+        "rnc sent {rest:?} although its stdin was idle"
+    );
 }
 
 /// The socket ends first, but stdin still has data that is available without
 /// waiting (a regular file to its end, or a closed pipe's buffer): rnc sends all
 /// of it, then exits 0.
 fn socket_ends_first_stdin_drains(tr: Tr, mode: Mode, big_file: bool) {
-    let data = if big_file { pseudo_random(8 << 20, 7) } else { pseudo_random(32 << 10, 8) };
-    let stdin = if big_file { In::File(data.clone()) } else { In::Data(data.clone()) };
-    let Session { mut rnc, mut far, _dir } = session(tr, mode, &[], stdin);
+    let data = if big_file {
+        pseudo_random(8 << 20, 7)
+    } else {
+        pseudo_random(32 << 10, 8)
+    };
+    let stdin = if big_file {
+        In::File(data.clone())
+    } else {
+        In::Data(data.clone())
+    };
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(tr, mode, &[], stdin);
     far.shut_wr();
-    let got = read_to_eof(&mut *far, FAIL, "far end reading rnc's stdin after its own half-close");
+    let got = read_to_eof(
+        &mut *far,
+        FAIL,
+        "far end reading rnc's stdin after its own half-close",
+    );
     assert!(
         got == data,
         "rnc sent {} of {} stdin bytes after the far end's FIN (must send all)\n{}",
@@ -200,14 +265,25 @@ tests! {
 /// The same core rules hold in the openbsd and traditional personalities
 /// (half-close at stdin EOF is the default in every personality).
 fn personality_half_closes(p: Pers, mode: Mode) {
-    let Session { mut rnc, mut far, _dir } = session_as(p, Tr::Tcp4, mode, &[], In::Data(b"req\n".to_vec()));
-    let got = read_to_eof(&mut *far, FAIL, "far end waiting for rnc to half-close after stdin EOF");
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session_as(p, Tr::Tcp4, mode, &[], In::Data(b"req\n".to_vec()));
+    let got = read_to_eof(
+        &mut *far,
+        FAIL,
+        "far end waiting for rnc to half-close after stdin EOF",
+    );
     assert_eq!(got, b"req\n", "{}", rnc.context());
     far.write_all(b"resp\n").unwrap();
     rnc.expect_stdout(b"resp\n", FAIL);
     let closed = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().stdout_is(b"resp\n").ended_within(closed, PROMPT, "the far end closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"resp\n")
+        .ended_within(closed, PROMPT, "the far end closed");
 }
 
 tests! {
@@ -222,33 +298,59 @@ tests! {
 #[test]
 fn listen_stdin_written_before_any_client_reaches_the_client() {
     let port = free_port();
-    let mut rnc = Cmd::rnc(["-l", "-p", &port.to_string()]).stdin(In::Open).spawn();
+    let mut rnc = Cmd::rnc(["-l", "-p", &port.to_string()])
+        .stdin(In::Open)
+        .spawn();
     wait_tcp_listen(&mut rnc, V4, port, FAIL);
     rnc.write(b"early bird\n");
     let mut far = connect_retry(SocketAddr::new(V4, port), &mut rnc, FAIL);
-    read_until(&mut far, b"early bird\n", FAIL, "client waiting for stdin written before it connected");
+    read_until(
+        &mut far,
+        b"early bird\n",
+        FAIL,
+        "client waiting for stdin written before it connected",
+    );
     far.write_all(b"thanks\n").unwrap();
     far.shut_wr();
     let t = Instant::now();
-    rnc.finish(FAIL).ok().stdout_is(b"thanks\n").ended_within(t, PROMPT, "the client half-closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"thanks\n")
+        .ended_within(t, PROMPT, "the client half-closed");
 }
 
 /// Connect-mode -k: socket EOF does not end rnc; it keeps sending stdin until
 /// stdin ends, then half-closes and exits.
 #[test]
 fn connect_keep_open_outlives_socket_eof() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &["-k"], In::Open);
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(Tr::Tcp4, Mode::Connect, &["-k"], In::Open);
     far.write_all(b"server done\n").unwrap();
     far.shut_wr();
     rnc.expect_stdout(b"server done\n", FAIL);
     rnc.expect_running_for(QUIET, "-k: rnc keeps running after socket EOF");
     rnc.write(b"more from stdin\n");
-    read_until(&mut *far, b"more from stdin\n", FAIL, "far end waiting for stdin sent after its FIN");
+    read_until(
+        &mut *far,
+        b"more from stdin\n",
+        FAIL,
+        "far end waiting for stdin sent after its FIN",
+    );
     rnc.close_stdin();
     let t = Instant::now();
-    let rest = read_to_eof(&mut *far, FAIL, "far end waiting for EOF after rnc's stdin closed");
+    let rest = read_to_eof(
+        &mut *far,
+        FAIL,
+        "far end waiting for EOF after rnc's stdin closed",
+    );
     assert!(rest.is_empty(), "unexpected extra data {rest:?}");
-    rnc.finish(FAIL).ok().stdout_is(b"server done\n").ended_within(t, PROMPT, "stdin EOF");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"server done\n")
+        .ended_within(t, PROMPT, "stdin EOF");
 }
 
 // --- -q ---------------------------------------------------------------------
@@ -256,50 +358,110 @@ fn connect_keep_open_outlives_socket_eof() {
 /// -q 1: rnc quits (exit 0) one second after stdin EOF although the far end stays open.
 #[test]
 fn connect_q1_quits_one_second_after_stdin_eof() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &["-q", "1"], In::Data(b"x\n".to_vec()));
-    let got = read_to_eof(&mut *far, FAIL, "far end waiting for half-close (-q still half-closes)");
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["-q", "1"],
+        In::Data(b"x\n".to_vec()),
+    );
+    let got = read_to_eof(
+        &mut *far,
+        FAIL,
+        "far end waiting for half-close (-q still half-closes)",
+    );
     let eof = Instant::now();
     assert_eq!(got, b"x\n");
     let d = rnc.finish(FAIL);
     d.ok();
-    assert!(d.elapsed >= Duration::from_millis(1000), "-q 1 quit before 1 s: {:.2?}\n{}", d.elapsed, d.describe());
+    assert!(
+        d.elapsed >= Duration::from_millis(1000),
+        "-q 1 quit before 1 s: {:.2?}\n{}",
+        d.elapsed,
+        d.describe()
+    );
     d.ended_within(eof, Duration::from_secs(1) + PROMPT, "stdin EOF (-q 1)");
     drop(far);
 }
 
 #[test]
 fn connect_q_delivers_a_reply_that_arrives_during_the_wait() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &["-q", "2"], In::Data(b"x\n".to_vec()));
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["-q", "2"],
+        In::Data(b"x\n".to_vec()),
+    );
     read_to_eof(&mut *far, FAIL, "far end waiting for half-close");
     thread::sleep(Duration::from_millis(300));
     far.write_all(b"late\n").unwrap();
     let d = rnc.finish(FAIL);
     d.ok().stdout_is(b"late\n");
-    assert!(d.elapsed >= Duration::from_secs(2), "-q 2 quit before 2 s: {:.2?}", d.elapsed);
+    assert!(
+        d.elapsed >= Duration::from_secs(2),
+        "-q 2 quit before 2 s: {:.2?}",
+        d.elapsed
+    );
 }
 
 #[test]
 fn connect_q0_quits_once_stdin_is_sent() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &["-q", "0"], In::Data(b"x\n".to_vec()));
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["-q", "0"],
+        In::Data(b"x\n".to_vec()),
+    );
     let got = read_until(&mut *far, b"x\n", FAIL, "far end waiting for stdin");
     assert_eq!(got, b"x\n");
     let t = Instant::now();
-    rnc.finish(FAIL).ok().ended_within(t, PROMPT, "stdin was sent (-q 0)");
+    rnc.finish(FAIL)
+        .ok()
+        .ended_within(t, PROMPT, "stdin was sent (-q 0)");
 }
 
 #[test]
 fn connect_q_is_cut_short_by_socket_eof() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &["-q", "5"], In::Data(b"x\n".to_vec()));
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["-q", "5"],
+        In::Data(b"x\n".to_vec()),
+    );
     read_to_eof(&mut *far, FAIL, "far end waiting for half-close");
     far.write_all(b"bye\n").unwrap();
     let closed = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().stdout_is(b"bye\n").ended_within(closed, PROMPT, "the far end closed (before -q 5 fired)");
+    rnc.finish(FAIL).ok().stdout_is(b"bye\n").ended_within(
+        closed,
+        PROMPT,
+        "the far end closed (before -q 5 fired)",
+    );
 }
 
 #[test]
 fn connect_q_accepts_millisecond_units() {
-    let Session { mut rnc, far, _dir } = session(Tr::Tcp4, Mode::Connect, &["-q", "500ms"], In::Data(b"x\n".to_vec()));
+    let Session { mut rnc, far, _dir } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["-q", "500ms"],
+        In::Data(b"x\n".to_vec()),
+    );
     let d = rnc.finish(FAIL);
     d.ok();
     assert!(
@@ -313,49 +475,102 @@ fn connect_q_accepts_millisecond_units() {
 /// Listen mode -q 1: stdin is read after the accept, so the timer starts then.
 #[test]
 fn listen_q1_quits_one_second_after_stdin_eof() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Listen, &["-q", "1"], In::Data(b"resp\n".to_vec()));
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Listen,
+        &["-q", "1"],
+        In::Data(b"resp\n".to_vec()),
+    );
     let connected = Instant::now();
     let got = read_to_eof(&mut *far, FAIL, "client waiting for the response and EOF");
     assert_eq!(got, b"resp\n");
     let d = rnc.finish(FAIL);
-    d.ok().ended_within(connected, Duration::from_secs(1) + PROMPT, "the client connected (-q 1)");
+    d.ok().ended_within(
+        connected,
+        Duration::from_secs(1) + PROMPT,
+        "the client connected (-q 1)",
+    );
     let waited = d.ended.saturating_duration_since(connected);
-    assert!(waited >= Duration::from_millis(900), "-q 1 quit {waited:.2?} after the accept (< 1 s)");
+    assert!(
+        waited >= Duration::from_millis(900),
+        "-q 1 quit {waited:.2?} after the accept (< 1 s)"
+    );
     drop(far);
 }
 
 /// -q with a negative value: never quit because of stdin EOF (even --send-only).
 #[test]
 fn send_only_with_negative_q_never_quits_at_stdin_eof() {
-    let Session { mut rnc, mut far, _dir } =
-        session(Tr::Tcp4, Mode::Connect, &["--send-only", "-q", "-1"], In::Data(b"x\n".to_vec()));
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["--send-only", "-q", "-1"],
+        In::Data(b"x\n".to_vec()),
+    );
     read_to_eof(&mut *far, FAIL, "far end waiting for half-close");
-    rnc.expect_running_for(Duration::from_secs(1), "--send-only -q -1 ignores stdin EOF");
+    rnc.expect_running_for(
+        Duration::from_secs(1),
+        "--send-only -q -1 ignores stdin EOF",
+    );
     let closed = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().stdout_is(b"").ended_within(closed, PROMPT, "the far end closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"")
+        .ended_within(closed, PROMPT, "the far end closed");
 }
 
 // --- send/recv-only, no-stdin, no-shutdown ---------------------------------
 
 #[test]
 fn send_only_discards_input_and_quits_at_stdin_eof() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &["--send-only"], In::Data(b"x\n".to_vec()));
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["--send-only"],
+        In::Data(b"x\n".to_vec()),
+    );
     far.write_all(b"must not be printed\n").unwrap();
     let got = read_to_eof(&mut *far, FAIL, "far end waiting for stdin and EOF");
     let eof = Instant::now();
     assert_eq!(got, b"x\n");
-    rnc.finish(FAIL).ok().stdout_is(b"").ended_within(eof, PROMPT, "stdin EOF (--send-only)");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"")
+        .ended_within(eof, PROMPT, "stdin EOF (--send-only)");
 }
 
 fn never_reads_stdin(flag: &str) {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &[flag], In::Open);
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(Tr::Tcp4, Mode::Connect, &[flag], In::Open);
     rnc.write(b"never sent\n");
-    expect_silence(&mut *far, QUIET, &format!("{flag}: far end must get no data and no EOF"));
+    expect_silence(
+        &mut *far,
+        QUIET,
+        &format!("{flag}: far end must get no data and no EOF"),
+    );
     far.write_all(b"hello\n").unwrap();
     far.shut_wr();
     let t = Instant::now();
-    rnc.finish(FAIL).ok().stdout_is(b"hello\n").ended_within(t, PROMPT, "socket EOF");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"hello\n")
+        .ended_within(t, PROMPT, "socket EOF");
     let rest = read_to_eof(&mut *far, FAIL, "far end waiting for close");
     assert!(rest.is_empty(), "{flag}: rnc sent {rest:?}");
 }
@@ -374,23 +589,42 @@ fn no_stdin_never_reads_or_sends_and_quits_at_socket_eof() {
 /// stdin at /dev/null does not half-close early.
 #[test]
 fn listen_recv_only_does_not_half_close() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Listen, &["--recv-only"], In::DevNull);
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(Tr::Tcp4, Mode::Listen, &["--recv-only"], In::DevNull);
     far.write_all(b"upload\n").unwrap();
     expect_silence(&mut *far, QUIET, "--recv-only listener must not half-close");
     far.shut_wr();
     let t = Instant::now();
-    rnc.finish(FAIL).ok().stdout_is(b"upload\n").ended_within(t, PROMPT, "the client half-closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"upload\n")
+        .ended_within(t, PROMPT, "the client half-closed");
 }
 
 #[test]
 fn no_shutdown_keeps_the_write_side_open() {
-    let Session { mut rnc, mut far, _dir } = session(Tr::Tcp4, Mode::Connect, &["--no-shutdown"], In::Data(b"x\n".to_vec()));
+    let Session {
+        mut rnc,
+        mut far,
+        _dir,
+    } = session(
+        Tr::Tcp4,
+        Mode::Connect,
+        &["--no-shutdown"],
+        In::Data(b"x\n".to_vec()),
+    );
     read_until(&mut *far, b"x\n", FAIL, "far end waiting for stdin");
     expect_silence(&mut *far, QUIET, "--no-shutdown: far end must not see EOF");
     far.write_all(b"bye\n").unwrap();
     let closed = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().stdout_is(b"bye\n").ended_within(closed, PROMPT, "the far end closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"bye\n")
+        .ended_within(closed, PROMPT, "the far end closed");
 }
 
 // --- stdout kinds -------------------------------------------------------------
@@ -400,7 +634,10 @@ fn no_shutdown_keeps_the_write_side_open() {
 fn stdout_broken_pipe_ends_cleanly() {
     let l = TcpListener::bind((V4, 0)).unwrap();
     let port = l.local_addr().unwrap().port().to_string();
-    let mut rnc = Cmd::rnc(["127.0.0.1", &port]).stdin(In::Open).stdout(Out::Broken).spawn();
+    let mut rnc = Cmd::rnc(["127.0.0.1", &port])
+        .stdin(In::Open)
+        .stdout(Out::Broken)
+        .spawn();
     let mut far = accept_tcp_from(&l, Some(&mut rnc), FAIL);
     let chunk = vec![b'z'; 64 * 1024];
     for _ in 0..16 {
@@ -417,7 +654,10 @@ fn stdout_broken_pipe_ends_cleanly() {
 fn stdout_closed_does_not_echo_into_the_socket() {
     let l = TcpListener::bind((V4, 0)).unwrap();
     let port = l.local_addr().unwrap().port().to_string();
-    let mut rnc = Cmd::rnc(["127.0.0.1", &port]).stdin(In::Open).stdout(Out::Closed).spawn();
+    let mut rnc = Cmd::rnc(["127.0.0.1", &port])
+        .stdin(In::Open)
+        .stdout(Out::Closed)
+        .spawn();
     let mut far = accept_tcp_from(&l, Some(&mut rnc), FAIL);
     far.write_all(b"ping\n").unwrap();
     expect_silence(&mut far, QUIET, "stdout closed: nothing may come back");
@@ -429,13 +669,18 @@ fn stdout_closed_does_not_echo_into_the_socket() {
 fn stdout_dev_null_works() {
     let l = TcpListener::bind((V4, 0)).unwrap();
     let port = l.local_addr().unwrap().port().to_string();
-    let mut rnc = Cmd::rnc(["127.0.0.1", &port]).stdin(In::Data(b"x\n".to_vec())).stdout(Out::DevNull).spawn();
+    let mut rnc = Cmd::rnc(["127.0.0.1", &port])
+        .stdin(In::Data(b"x\n".to_vec()))
+        .stdout(Out::DevNull)
+        .spawn();
     let mut far = accept_tcp_from(&l, Some(&mut rnc), FAIL);
     assert_eq!(read_to_eof(&mut far, FAIL, "far end"), b"x\n");
     far.write_all(b"discarded\n").unwrap();
     let closed = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().ended_within(closed, PROMPT, "the far end closed");
+    rnc.finish(FAIL)
+        .ok()
+        .ended_within(closed, PROMPT, "the far end closed");
 }
 
 // --- errors -----------------------------------------------------------------
@@ -453,7 +698,11 @@ fn connect_reset_by_peer_is_reported() {
     let mut buf = [0u8; 16];
     far.set_read_timeout(Some(FAIL)).unwrap();
     let n = far.peek(&mut buf).expect("peek");
-    assert!(n > 0, "rnc closed instead of sending stdin\n{}", rnc.context());
+    assert!(
+        n > 0,
+        "rnc closed instead of sending stdin\n{}",
+        rnc.context()
+    );
     drop(far);
     let d = rnc.finish(FAIL);
     d.code_is(1);

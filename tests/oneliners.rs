@@ -32,11 +32,15 @@ fn path_with_names() -> std::ffi::OsString {
 fn run_client(client: Client, url: &str, post: bool, dir: &TempDir) -> Done {
     let cmd = match (client, post) {
         (Client::Curl, false) => Cmd::tool("curl", [url]),
-        (Client::Curl, true) => Cmd::tool("curl", ["-X", "POST", "--data-binary", "@push.json", url]),
+        (Client::Curl, true) => {
+            Cmd::tool("curl", ["-X", "POST", "--data-binary", "@push.json", url])
+        }
         (Client::Wget, false) => Cmd::tool("wget", [url]),
         (Client::Wget, true) => Cmd::tool("wget", ["--post-file=push.json", url]),
     };
-    cmd.cwd(&dir.path).spawn().finish(std::time::Duration::from_secs(5))
+    cmd.cwd(&dir.path)
+        .spawn()
+        .finish(std::time::Duration::from_secs(5))
 }
 
 /// `echo -e "HTTP/1.1 200 OK\r\n" | NAME -l -p PORT; echo "OK"`, then a GET.
@@ -44,7 +48,11 @@ fn blog_oneliner(name: &str, client: Client) {
     let dir = TempDir::new();
     let port = free_port();
     let script = format!(r#"echo -e "HTTP/1.1 200 OK\r\n" | {name} -l -p {port}; echo "OK""#);
-    let mut sh = Cmd::bash(&script).env("PATH", path_with_names()).env_remove("RNC_COMPAT").cwd(&dir.path).spawn();
+    let mut sh = Cmd::bash(&script)
+        .env("PATH", path_with_names())
+        .env_remove("RNC_COMPAT")
+        .cwd(&dir.path)
+        .spawn();
     wait_port_listening(port, &mut sh, FAIL);
 
     let url = format!("http://127.0.0.1:{port}/");
@@ -55,13 +63,26 @@ fn blog_oneliner(name: &str, client: Client) {
     d.ok().ended_within(t, PROMPT, "the request");
 
     let out = d.stdout_str();
-    assert!(out.starts_with("GET / HTTP/1.1\r\n"), "the request line must be on rnc's stdout\n{}", d.describe());
-    assert!(out.contains(&format!("Host: 127.0.0.1:{port}\r\n")), "the headers must be on rnc's stdout\n{}", d.describe());
-    assert!(out.ends_with("\r\n\r\nOK\n"), "the whole request, then `OK` from the next command\n{}", d.describe());
+    assert!(
+        out.starts_with("GET / HTTP/1.1\r\n"),
+        "the request line must be on rnc's stdout\n{}",
+        d.describe()
+    );
+    assert!(
+        out.contains(&format!("Host: 127.0.0.1:{port}\r\n")),
+        "the headers must be on rnc's stdout\n{}",
+        d.describe()
+    );
+    assert!(
+        out.ends_with("\r\n\r\nOK\n"),
+        "the whole request, then `OK` from the next command\n{}",
+        d.describe()
+    );
     match client {
         Client::Curl => c.stdout_is(b""),
         Client::Wget => {
-            let body = std::fs::read(dir.join("index.html")).unwrap_or_else(|e| panic!("wget saved no index.html ({e})\n{}", c.describe()));
+            let body = std::fs::read(dir.join("index.html"))
+                .unwrap_or_else(|e| panic!("wget saved no index.html ({e})\n{}", c.describe()));
             assert!(body.is_empty(), "unexpected body {body:?}");
             &c
         }
@@ -75,7 +96,8 @@ fn webhook_oneliner(name: &str, client: Client) {
     dir.file("push.json", PUSH_JSON.as_bytes());
     dir.file("hook.sh", b"echo HOOK-RAN\necho done > hook.out\n");
     let port = free_port();
-    let script = format!(r#"echo -e "HTTP/1.1 200 OK\r\n" | {name} -q 1 -l -p {port}; bash hook.sh"#);
+    let script =
+        format!(r#"echo -e "HTTP/1.1 200 OK\r\n" | {name} -q 1 -l -p {port}; bash hook.sh"#);
     let mut sh = Cmd::new("/bin/bash", ["-xc", &script])
         .env("PATH", path_with_names())
         .env_remove("RNC_COMPAT")
@@ -91,7 +113,11 @@ fn webhook_oneliner(name: &str, client: Client) {
     d.ok().ended_within(t, PROMPT, "the request");
 
     let out = d.stdout_str();
-    assert!(out.starts_with("POST / HTTP/1.1\r\n"), "the request line must be on rnc's stdout\n{}", d.describe());
+    assert!(
+        out.starts_with("POST / HTTP/1.1\r\n"),
+        "the request line must be on rnc's stdout\n{}",
+        d.describe()
+    );
     assert!(
         out.contains(&format!("Content-Length: {}\r\n", PUSH_JSON.len())),
         "the headers must be on rnc's stdout\n{}",
@@ -102,8 +128,16 @@ fn webhook_oneliner(name: &str, client: Client) {
         "the body must follow the headers, then the hook's output\n{}",
         d.describe()
     );
-    assert!(dir.join("hook.out").exists(), "hook.sh did not run\n{}", d.describe());
-    assert!(d.stderr.contains("+ bash hook.sh"), "bash -x trace missing\n{}", d.describe());
+    assert!(
+        dir.join("hook.out").exists(),
+        "hook.sh did not run\n{}",
+        d.describe()
+    );
+    assert!(
+        d.stderr.contains("+ bash hook.sh"),
+        "bash -x trace missing\n{}",
+        d.describe()
+    );
     if let Client::Curl = client {
         c.stdout_is(b"");
     }

@@ -11,10 +11,11 @@ use common::*;
 use std::time::{Duration, Instant};
 
 /// Bound for one 64 MiB transfer (debug build, loaded 2-core machine).
-const TRANSFER: Duration = Duration::from_secs(180);
+const TRANSFER: Duration = Duration::from_secs(60);
 
 fn sender(c: Cmd) -> Cmd {
-    c.stdin(In::FilePath(payload_64m().path.clone())).stdout(Out::Capture)
+    c.stdin(In::FilePath(payload_64m().path.clone()))
+        .stdout(Out::Capture)
 }
 
 fn receiver(c: Cmd) -> Cmd {
@@ -45,7 +46,11 @@ fn transfer(listener: Cmd, at: At, connector: Cmd, listener_sends: bool) {
         let dl = l.finish(FAIL);
         (dl, dc)
     };
-    let (snd, rcv) = if listener_sends { (&dl, &dc) } else { (&dc, &dl) };
+    let (snd, rcv) = if listener_sends {
+        (&dl, &dc)
+    } else {
+        (&dc, &dl)
+    };
     let (n, sha) = rcv.sha256.clone().expect("receiver stdout hashed");
     assert!(
         n == p.len && sha == p.sha256,
@@ -71,14 +76,24 @@ fn tcp(port: u16) -> At {
 fn rnc_to_rnc_client_sends_64mib() {
     let port = free_port();
     let ps = port.to_string();
-    transfer(receiver(Cmd::rnc(["-l", "-p", &ps])), tcp(port), sender(Cmd::rnc(["127.0.0.1", &ps])), false);
+    transfer(
+        receiver(Cmd::rnc(["-l", "-p", &ps])),
+        tcp(port),
+        sender(Cmd::rnc(["127.0.0.1", &ps])),
+        false,
+    );
 }
 
 #[test]
 fn rnc_to_rnc_listener_sends_64mib() {
     let port = free_port();
     let ps = port.to_string();
-    transfer(sender(Cmd::rnc(["-l", "-p", &ps])), tcp(port), receiver(Cmd::rnc(["127.0.0.1", &ps])), true);
+    transfer(
+        sender(Cmd::rnc(["-l", "-p", &ps])),
+        tcp(port),
+        receiver(Cmd::rnc(["127.0.0.1", &ps])),
+        true,
+    );
 }
 
 #[test]
@@ -113,9 +128,13 @@ fn rnc_to_rnc_pipe_sender_interactive_receiver_64mib() {
     let ps = port.to_string();
     let src = payload_64m().path.clone();
     transfer(
-        Cmd::rnc(["-l", "-p", &ps]).stdin(In::Open).stdout(Out::Sha256),
+        Cmd::rnc(["-l", "-p", &ps])
+            .stdin(In::Open)
+            .stdout(Out::Sha256),
         tcp(port),
-        Cmd::rnc(["127.0.0.1", &ps]).stdin(In::PipeFrom(src)).stdout(Out::Capture),
+        Cmd::rnc(["127.0.0.1", &ps])
+            .stdin(In::PipeFrom(src))
+            .stdout(Out::Capture),
         false,
     );
 }
@@ -129,7 +148,9 @@ fn rnc_to_rnc_pipe_sender_recv_only_receiver_64mib() {
     transfer(
         receiver(Cmd::rnc(["--recv-only", "-l", "-p", &ps])),
         tcp(port),
-        Cmd::rnc(["127.0.0.1", &ps]).stdin(In::PipeFrom(src)).stdout(Out::Capture),
+        Cmd::rnc(["127.0.0.1", &ps])
+            .stdin(In::PipeFrom(src))
+            .stdout(Out::Capture),
         false,
     );
 }

@@ -26,7 +26,10 @@ fn expect_no_datagram(s: &UdpSocket, d: Duration, what: &str) {
     s.set_read_timeout(Some(d)).unwrap();
     let mut buf = vec![0u8; 65536];
     if let Ok((n, a)) = s.recv_from(&mut buf) {
-        panic!("{what}: expected no datagram, got {:?} from {a}", String::from_utf8_lossy(&buf[..n]));
+        panic!(
+            "{what}: expected no datagram, got {:?} from {a}",
+            String::from_utf8_lossy(&buf[..n])
+        );
     }
 }
 
@@ -42,10 +45,15 @@ fn udp_server(ip: std::net::IpAddr) -> (UdpSocket, String) {
 /// comes later is printed.
 fn udp_client_outlives_stdin_eof(ip: std::net::IpAddr, stdin: In) {
     let (srv, port) = udp_server(ip);
-    let mut rnc = Cmd::rnc(["-u", &ip.to_string(), &port]).stdin(stdin).spawn();
+    let mut rnc = Cmd::rnc(["-u", &ip.to_string(), &port])
+        .stdin(stdin)
+        .spawn();
     let (got, from) = recv(&srv, FAIL, "UDP server waiting for rnc's stdin");
     assert_eq!(got, b"hello udp\n", "{}", rnc.context());
-    rnc.expect_running_for(Duration::from_millis(500), "a UDP client does not quit at stdin EOF");
+    rnc.expect_running_for(
+        Duration::from_millis(500),
+        "a UDP client does not quit at stdin EOF",
+    );
     srv.send_to(b"pong\n", from).unwrap();
     rnc.expect_stdout(b"pong\n", FAIL);
     rnc.expect_running_for(QUIET, "a UDP client does not quit after a reply either");
@@ -72,11 +80,16 @@ fn udp6_client_pipe_stdin_outlives_eof_and_gets_reply() {
 #[test]
 fn udp_client_devnull_stdin_still_receives() {
     let (srv, port) = udp_server(V4);
-    let mut rnc = Cmd::rnc(["-u", "127.0.0.1", &port]).stdin(In::DevNull).spawn();
+    let mut rnc = Cmd::rnc(["-u", "127.0.0.1", &port])
+        .stdin(In::DevNull)
+        .spawn();
     let srv_addr = srv.local_addr().unwrap();
     let mut mine = None;
     wait_for("rnc's UDP socket connected to the server", FAIL, || {
-        mine = sockets_of(rnc.pid, &["udp"]).into_iter().find(|r| r.remote == srv_addr).map(|r| r.local);
+        mine = sockets_of(rnc.pid, &["udp"])
+            .into_iter()
+            .find(|r| r.remote == srv_addr)
+            .map(|r| r.local);
         mine.is_some()
     });
     expect_no_datagram(&srv, QUIET, "stdin /dev/null: rnc must send nothing");
@@ -111,7 +124,9 @@ fn udp_client_open_pipe_sends_each_write() {
 #[test]
 fn udp_client_q1_quits_after_one_second_with_reply() {
     let (srv, port) = udp_server(V4);
-    let mut rnc = Cmd::rnc(["-u", "-q", "1", "127.0.0.1", &port]).stdin(In::Data(b"hi\n".to_vec())).spawn();
+    let mut rnc = Cmd::rnc(["-u", "-q", "1", "127.0.0.1", &port])
+        .stdin(In::Data(b"hi\n".to_vec()))
+        .spawn();
     let (_, from) = recv(&srv, FAIL, "UDP server waiting for stdin");
     std::thread::sleep(Duration::from_millis(300));
     srv.send_to(b"reply\n", from).unwrap();
@@ -129,7 +144,9 @@ fn udp_client_q1_quits_after_one_second_with_reply() {
 /// The listener locks onto its first peer: stdin goes to it, its datagrams are
 /// printed, a second peer's datagrams are dropped, and stdin EOF does not end it.
 fn udp_listener_locks_onto_first_peer(args: &[&str], port: u16, client_ip: std::net::IpAddr) {
-    let mut rnc = Cmd::rnc(args).stdin(In::Data(b"to first\n".to_vec())).spawn();
+    let mut rnc = Cmd::rnc(args)
+        .stdin(In::Data(b"to first\n".to_vec()))
+        .spawn();
     wait_udp_bound(&mut rnc, client_ip, port, FAIL);
     let target = SocketAddr::new(client_ip, port);
     let a = UdpSocket::bind((client_ip, 0)).unwrap();
@@ -163,7 +180,9 @@ fn udp6_listener_locks_onto_first_peer() {
 fn udp_listener_bound_to_an_address_uses_only_it() {
     let port = free_udp_port();
     let p = port.to_string();
-    let mut rnc = Cmd::rnc(["-u", "-l", "127.0.0.1", &p]).stdin(In::Open).spawn();
+    let mut rnc = Cmd::rnc(["-u", "-l", "127.0.0.1", &p])
+        .stdin(In::Open)
+        .spawn();
     let bound = wait_udp_bound(&mut rnc, V4, port, FAIL);
     assert!(
         bound.iter().all(|a| a.ip() == V4),
@@ -179,7 +198,9 @@ fn udp_listener_bound_to_an_address_uses_only_it() {
 #[test]
 fn udp_listener_devnull_stdin_keeps_receiving() {
     let port = free_udp_port();
-    let mut rnc = Cmd::rnc(["-u", "-l", "-p", &port.to_string()]).stdin(In::DevNull).spawn();
+    let mut rnc = Cmd::rnc(["-u", "-l", "-p", &port.to_string()])
+        .stdin(In::DevNull)
+        .spawn();
     wait_udp_bound(&mut rnc, V4, port, FAIL);
     let c = UdpSocket::bind((V4, 0)).unwrap();
     c.send_to(b"one\n", (V4, port)).unwrap();
@@ -193,7 +214,9 @@ fn udp_listener_devnull_stdin_keeps_receiving() {
 #[test]
 fn udp_listener_q1_quits_one_second_after_stdin_eof() {
     let port = free_udp_port();
-    let mut rnc = Cmd::rnc(["-u", "-q", "1", "-l", "-p", &port.to_string()]).stdin(In::Data(b"r\n".to_vec())).spawn();
+    let mut rnc = Cmd::rnc(["-u", "-q", "1", "-l", "-p", &port.to_string()])
+        .stdin(In::Data(b"r\n".to_vec()))
+        .spawn();
     wait_udp_bound(&mut rnc, V4, port, FAIL);
     let c = UdpSocket::bind((V4, 0)).unwrap();
     let sent = Instant::now();
@@ -201,8 +224,16 @@ fn udp_listener_q1_quits_one_second_after_stdin_eof() {
     let (got, _) = recv(&c, FAIL, "client waiting for stdin");
     assert_eq!(got, b"r\n");
     let d = rnc.finish(FAIL);
-    d.ok().stdout_is(b"q\n").ended_within(sent, Duration::from_secs(1) + PROMPT, "the first datagram (-q 1)");
-    assert!(d.ended.duration_since(sent) >= Duration::from_millis(900), "-q 1 quit too early\n{}", d.describe());
+    d.ok().stdout_is(b"q\n").ended_within(
+        sent,
+        Duration::from_secs(1) + PROMPT,
+        "the first datagram (-q 1)",
+    );
+    assert!(
+        d.ended.duration_since(sent) >= Duration::from_millis(900),
+        "-q 1 quit too early\n{}",
+        d.describe()
+    );
 }
 
 // --- Unix stream, abstract names -------------------------------------------------
@@ -211,25 +242,41 @@ fn udp_listener_q1_quits_one_second_after_stdin_eof() {
 fn unix_abstract_connect() {
     let name = abstract_name();
     let l = unix_listen(&name);
-    let mut rnc = Cmd::rnc(["-U", &name]).stdin(In::Data(b"hi\n".to_vec())).spawn();
+    let mut rnc = Cmd::rnc(["-U", &name])
+        .stdin(In::Data(b"hi\n".to_vec()))
+        .spawn();
     let mut far = accept_unix_from(&l, Some(&mut rnc), FAIL);
-    assert_eq!(read_to_eof(&mut far, FAIL, "abstract server waiting for stdin and EOF"), b"hi\n");
+    assert_eq!(
+        read_to_eof(&mut far, FAIL, "abstract server waiting for stdin and EOF"),
+        b"hi\n"
+    );
     far.write_all(b"yo\n").unwrap();
     let t = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().stdout_is(b"yo\n").ended_within(t, PROMPT, "the server closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"yo\n")
+        .ended_within(t, PROMPT, "the server closed");
 }
 
 #[test]
 fn unix_abstract_listen() {
     let name = abstract_name();
-    let mut rnc = Cmd::rnc(["-l", "-U", &name]).stdin(In::Data(b"hi\n".to_vec())).spawn();
+    let mut rnc = Cmd::rnc(["-l", "-U", &name])
+        .stdin(In::Data(b"hi\n".to_vec()))
+        .spawn();
     let mut far = connect_unix_retry(&name, &mut rnc, FAIL);
-    assert_eq!(read_to_eof(&mut far, FAIL, "client waiting for stdin and EOF"), b"hi\n");
+    assert_eq!(
+        read_to_eof(&mut far, FAIL, "client waiting for stdin and EOF"),
+        b"hi\n"
+    );
     far.write_all(b"yo\n").unwrap();
     let t = Instant::now();
     drop(far);
-    rnc.finish(FAIL).ok().stdout_is(b"yo\n").ended_within(t, PROMPT, "the client closed");
+    rnc.finish(FAIL)
+        .ok()
+        .stdout_is(b"yo\n")
+        .ended_within(t, PROMPT, "the client closed");
     assert!(
         !std::path::Path::new(&name).exists(),
         "an @abstract name must not create a file named {name} in the cwd"
@@ -240,7 +287,10 @@ fn unix_abstract_listen() {
 fn unix_abstract_works_in_openbsd_personality() {
     let name = abstract_name();
     let l = unix_listen(&name);
-    let mut rnc = Pers::OpenBsd.cmd(["-U", &name]).stdin(In::Data(b"obsd\n".to_vec())).spawn();
+    let mut rnc = Pers::OpenBsd
+        .cmd(["-U", &name])
+        .stdin(In::Data(b"obsd\n".to_vec()))
+        .spawn();
     let mut far = accept_unix_from(&l, Some(&mut rnc), FAIL);
     assert_eq!(read_to_eof(&mut far, FAIL, "abstract server"), b"obsd\n");
     drop(far);
@@ -253,14 +303,18 @@ fn unix_abstract_works_in_openbsd_personality() {
 fn unix_datagram_listen_receives_and_answers_first_peer() {
     let dir = TempDir::new();
     let path = dir.join("srv.sock").to_string_lossy().into_owned();
-    let mut rnc = Cmd::rnc(["-l", "-U", "-u", &path]).stdin(In::Data(b"back\n".to_vec())).spawn();
+    let mut rnc = Cmd::rnc(["-l", "-U", "-u", &path])
+        .stdin(In::Data(b"back\n".to_vec()))
+        .spawn();
     wait_unix_bound(&mut rnc, &path, FAIL);
     let client = UnixDatagram::bind(dir.join("cli.sock")).unwrap();
     client.send_to(b"hi\n", &path).unwrap();
     rnc.expect_stdout(b"hi\n", FAIL);
     client.set_read_timeout(Some(FAIL)).unwrap();
     let mut buf = [0u8; 1024];
-    let n = client.recv(&mut buf).unwrap_or_else(|e| panic!("client: no answer ({e})\n{}", rnc.context()));
+    let n = client
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("client: no answer ({e})\n{}", rnc.context()));
     assert_eq!(&buf[..n], b"back\n");
     rnc.expect_running_for(QUIET, "stdin EOF does not stop a datagram listener");
     rnc.kill().no_panic().stdout_is(b"hi\n");
@@ -271,10 +325,14 @@ fn unix_datagram_connect_sends_stdin() {
     let dir = TempDir::new();
     let path = dir.join("srv.sock");
     let srv = UnixDatagram::bind(&path).unwrap();
-    let mut rnc = Cmd::rnc(["-U", "-u", "-q", "1", &path.to_string_lossy()]).stdin(In::Data(b"dgram\n".to_vec())).spawn();
+    let mut rnc = Cmd::rnc(["-U", "-u", "-q", "1", &path.to_string_lossy()])
+        .stdin(In::Data(b"dgram\n".to_vec()))
+        .spawn();
     srv.set_read_timeout(Some(FAIL)).unwrap();
     let mut buf = [0u8; 1024];
-    let n = srv.recv(&mut buf).unwrap_or_else(|e| panic!("server: nothing received ({e})\n{}", rnc.context()));
+    let n = srv
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("server: nothing received ({e})\n{}", rnc.context()));
     assert_eq!(&buf[..n], b"dgram\n");
     rnc.finish(FAIL).ok();
 }
@@ -286,15 +344,27 @@ fn unix_datagram_connect_with_source_path_gets_replies() {
     let path = dir.join("srv.sock");
     let mine = dir.join("rnc.sock");
     let srv = UnixDatagram::bind(&path).unwrap();
-    let mut rnc = Cmd::rnc(["-U", "-u", "-s", &mine.to_string_lossy(), &path.to_string_lossy()])
-        .stdin(In::Open)
-        .spawn();
+    let mut rnc = Cmd::rnc([
+        "-U",
+        "-u",
+        "-s",
+        &mine.to_string_lossy(),
+        &path.to_string_lossy(),
+    ])
+    .stdin(In::Open)
+    .spawn();
     rnc.write(b"ask\n");
     srv.set_read_timeout(Some(FAIL)).unwrap();
     let mut buf = [0u8; 1024];
-    let (n, from) = srv.recv_from(&mut buf).unwrap_or_else(|e| panic!("server: nothing received ({e})\n{}", rnc.context()));
+    let (n, from) = srv
+        .recv_from(&mut buf)
+        .unwrap_or_else(|e| panic!("server: nothing received ({e})\n{}", rnc.context()));
     assert_eq!(&buf[..n], b"ask\n");
-    assert_eq!(from.as_pathname(), Some(mine.as_path()), "rnc's datagrams must come from the -s path");
+    assert_eq!(
+        from.as_pathname(),
+        Some(mine.as_path()),
+        "rnc's datagrams must come from the -s path"
+    );
     srv.send_to(b"answer\n", &mine).unwrap();
     rnc.expect_stdout(b"answer\n", FAIL);
     rnc.kill().no_panic();

@@ -707,16 +707,12 @@ pub fn run(
 
     loop {
         let now = Instant::now();
-        if !env.replies.is_empty() && !write_shut {
-            // Telnet answers go out ahead of further stdin data.
-            match env.transport.write(&env.replies) {
-                Ok(n) => drop(env.replies.drain(..n)),
-                Err(e) if would_block(&e) => {}
-                Err(e) => return Err(remote_error(log, &e)),
-            }
-        }
+        // Telnet answers go out ahead of further stdin data.
+        send_replies(&mut env, write_shut).map_err(|e| remote_error(log, &e))?;
         let moved_up = pump(&mut up, &mut env, now);
         let moved_down = pump(&mut down, &mut env, now);
+        // ... and as soon as reading the peer produced them.
+        send_replies(&mut env, write_shut).map_err(|e| remote_error(log, &e))?;
         let flushed = env.transport.flush();
         let mut moved = false;
         for r in [moved_up, moved_down] {
@@ -725,9 +721,11 @@ pub fn run(
                 Err(EndError {
                     end: End::Stdout, ..
                 }) => {
-                    // The reader of our stdout went away: nothing left to do.
-                    reason = CloseReason::StdoutClosed;
-                    return Ok(report(&up, &down, started, reason));
+                    if output_gone(&mut down, &mut env) {
+                        reason = CloseReason::StdoutClosed;
+                        return Ok(report(&up, &down, started, reason));
+                    }
+                    moved = true;
                 }
                 Err(EndError { err, .. }) => return Err(remote_error(log, &err)),
             }
@@ -742,7 +740,9 @@ pub fn run(
         }
 
         // Our reader should see EOF as soon as the peer's data is all out.
-        if down.done() && !stdout_closed {
+        // (Not between the clients of a listener that serves one after another.)
+        let last_session = !(cfg.keep_open && cfg.role == Role::Listen);
+        if down.done() && !stdout_closed && last_session {
             stdout_closed = true;
             if let Some(out) = env.local.output() {
                 let raw = out.as_raw_fd();
@@ -843,7 +843,10 @@ pub fn run(
                 T_STDOUT => {
                     down.dst_ready = true;
                     down.blocked = false;
-                    if (ev.is_error() || ev.is_write_closed()) && policy.write_stdout {
+                    if (ev.is_error() || ev.is_write_closed())
+                        && policy.write_stdout
+                        && output_gone(&mut down, &mut env)
+                    {
                         return Ok(report(&up, &down, started, CloseReason::StdoutClosed));
                     }
                 }
@@ -862,6 +865,30 @@ pub fn run(
             }
         }
     }
+}
+
+fn send_replies(env: &mut Env<'_>, write_shut: bool) -> io::Result<()> {
+    while !env.replies.is_empty() && !write_shut {
+        match env.transport.write(&env.replies) {
+            Ok(n) => drop(env.replies.drain(..n)),
+            Err(e) if would_block(&e) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The local output's reader has gone. For rnc's stdout that ends the session
+/// (returns true); an exec child that stops reading may still be talking, so
+/// what the peer sends from now on is read and dropped.
+fn output_gone(down: &mut Direction, env: &mut Env<'_>) -> bool {
+    if matches!(env.local, Local::Stdio(_)) {
+        return true;
+    }
+    env.local.close_output();
+    down.discard = true;
+    down.mover = Direction::copy(STREAM_CHUNK);
+    false
 }
 
 /// Whether a direction with an always-ready (unpollable) end can still move.

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 /// Bound for anything that must eventually happen (generous: the machine is a
 /// loaded 2-core box). Hitting it is a test failure.
-pub const FAIL: Duration = Duration::from_secs(20);
+pub const FAIL: Duration = Duration::from_secs(10);
 /// Bound for "promptly" (the issue says "within a second"; the slack is for load).
 pub const PROMPT: Duration = Duration::from_millis(1500);
 /// How long a negative check ("still running", "sent nothing") watches.
@@ -73,7 +73,7 @@ pub fn rnc_bin() -> PathBuf {
 
 /// True when the suite runs against the real rnc (not an `RNC_TEST_BIN` stand-in).
 pub fn testing_rnc() -> bool {
-    std::env::var_os("RNC_TEST_BIN").map_or(true, |p| p.is_empty())
+    !matches!(std::env::var_os("RNC_TEST_BIN"), Some(p) if !p.is_empty())
 }
 
 /// A directory (per test process) holding symlinks to the binary under test
@@ -84,7 +84,14 @@ pub fn name_dir() -> &'static Path {
         let d = scratch_root().join(format!("rnc-test-{}-names", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).expect("create symlink dir");
-        for n in ["rnc", "ncat", "nc", "netcat", "nc.openbsd", "nc.traditional"] {
+        for n in [
+            "rnc",
+            "ncat",
+            "nc",
+            "netcat",
+            "nc.openbsd",
+            "nc.traditional",
+        ] {
             std::os::unix::fs::symlink(rnc_bin(), d.join(n)).expect("symlink");
         }
         d
@@ -292,11 +299,17 @@ impl Cmd {
         S: AsRef<OsStr>,
     {
         let prog = prog.into();
-        let label = prog.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let label = prog
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Cmd {
             prog,
             label,
-            args: args.into_iter().map(|a| a.as_ref().to_os_string()).collect(),
+            args: args
+                .into_iter()
+                .map(|a| a.as_ref().to_os_string())
+                .collect(),
             stdin: In::DevNull,
             stdout: Out::Capture,
             envs: Vec::new(),
@@ -350,7 +363,8 @@ impl Cmd {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
         self
     }
     pub fn stdin(mut self, i: In) -> Cmd {
@@ -406,7 +420,10 @@ impl Cmd {
         let mut cmd = if matches!(self.stdin, In::Tty) {
             // python3 gives the program a pty as stdin and keeps the master open.
             let mut c = Command::new(require_tool("python3"));
-            c.arg("-c").arg(TTY_WRAPPER).arg(&self.prog).args(&self.args);
+            c.arg("-c")
+                .arg(TTY_WRAPPER)
+                .arg(&self.prog)
+                .args(&self.args);
             c
         } else {
             let mut c = Command::new(&self.prog);
@@ -527,7 +544,19 @@ impl Cmd {
             }));
         }
 
-        Proc { label, child, pid, stdin, feeder, out, sha, err, started, exited: None, _tmp: tmp }
+        Proc {
+            label,
+            child,
+            pid,
+            stdin,
+            feeder,
+            out,
+            sha,
+            err,
+            started,
+            exited: None,
+            _tmp: tmp,
+        }
     }
 }
 
@@ -542,7 +571,10 @@ sys.exit(rc if rc >= 0 else 128 - rc)
 
 /// A growing byte buffer filled by a reader thread.
 #[derive(Clone)]
-pub struct Capture(Arc<(Mutex<(Vec<u8>, bool)>, Condvar)>);
+pub struct Capture(Arc<(Mutex<Captured>, Condvar)>);
+
+/// The bytes read so far, and whether the stream has ended.
+type Captured = (Vec<u8>, bool);
 
 impl Capture {
     pub fn start<R: Read + Send + 'static>(mut r: R) -> Capture {
@@ -611,16 +643,27 @@ fn hash_stream<R: Read + Send + 'static>(mut r: R) -> JoinHandle<(u64, String)> 
         }
         drop(w);
         let out = sum.wait_with_output().expect("sha256sum");
-        let hex = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string();
+        let hex = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
         (n, hex)
     })
 }
 
 /// SHA-256 (hex) of a file, via sha256sum.
 pub fn sha256_file(p: &Path) -> String {
-    let out = Command::new(require_tool("sha256sum")).arg(p).output().expect("sha256sum");
+    let out = Command::new(require_tool("sha256sum"))
+        .arg(p)
+        .output()
+        .expect("sha256sum");
     assert!(out.status.success(), "sha256sum {} failed", p.display());
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// A running program. Killed (with its whole process group) on drop.
@@ -678,7 +721,12 @@ fn status_text(st: &ExitStatus) -> String {
 impl Proc {
     /// What the program has printed so far, for failure messages.
     pub fn context(&self) -> String {
-        let mut s = format!("{} [pid {}], {:.2?} after start", self.label, self.pid, self.started.elapsed());
+        let mut s = format!(
+            "{} [pid {}], {:.2?} after start",
+            self.label,
+            self.pid,
+            self.started.elapsed()
+        );
         if let Some((st, _)) = &self.exited {
             let _ = write!(s, ", {}", status_text(st));
         }
@@ -699,8 +747,12 @@ impl Proc {
     /// Write to the open stdin pipe (`In::Open`).
     pub fn write(&mut self, data: &[u8]) {
         let ctx = self.context();
-        let w = self.stdin.as_mut().unwrap_or_else(|| panic!("stdin of {ctx} is not an open pipe"));
-        w.write_all(data).unwrap_or_else(|e| panic!("writing to stdin of {ctx}: {e}"));
+        let w = self
+            .stdin
+            .as_mut()
+            .unwrap_or_else(|| panic!("stdin of {ctx} is not an open pipe"));
+        w.write_all(data)
+            .unwrap_or_else(|e| panic!("writing to stdin of {ctx}: {e}"));
         w.flush().ok();
     }
 
@@ -734,7 +786,10 @@ impl Proc {
         while Instant::now() < end {
             if self.poll_exit().is_some() {
                 self.settle_pipes(Duration::from_secs(2));
-                panic!("expected {why}: still running, but it exited\n{}", self.context());
+                panic!(
+                    "expected {why}: still running, but it exited\n{}",
+                    self.context()
+                );
             }
             thread::sleep(POLL);
         }
@@ -746,16 +801,25 @@ impl Proc {
         let ok = out.wait_until(Instant::now() + within, |d, _| find(d, pat).is_some());
         if !ok {
             self.poll_exit();
-            panic!("stdout never contained {} within {within:?}\n{}", show(pat), self.context());
+            panic!(
+                "stdout never contained {} within {within:?}\n{}",
+                show(pat),
+                self.context()
+            );
         }
     }
 
     /// Wait until stderr contains `pat`.
     pub fn expect_stderr(&mut self, pat: &str, within: Duration) {
-        let ok = self.err.wait_until(Instant::now() + within, |d, _| find(d, pat.as_bytes()).is_some());
+        let ok = self.err.wait_until(Instant::now() + within, |d, _| {
+            find(d, pat.as_bytes()).is_some()
+        });
         if !ok {
             self.poll_exit();
-            panic!("stderr never contained {pat:?} within {within:?}\n{}", self.context());
+            panic!(
+                "stderr never contained {pat:?} within {within:?}\n{}",
+                self.context()
+            );
         }
     }
 
@@ -778,7 +842,10 @@ impl Proc {
                 kill_group(self.pid);
                 let _ = self.child.wait();
                 self.settle_pipes(Duration::from_secs(2));
-                panic!("did not exit within {within:?} (killed)\n{}", self.context());
+                panic!(
+                    "did not exit within {within:?} (killed)\n{}",
+                    self.context()
+                );
             }
             thread::sleep(Duration::from_millis(5));
         }
@@ -858,20 +925,34 @@ impl Done {
     /// Exit code must be `c` (and no panic).
     pub fn code_is(&self, c: i32) -> &Done {
         self.no_panic();
-        assert_eq!(self.code, Some(c), "expected exit code {c}\n{}", self.describe());
+        assert_eq!(
+            self.code,
+            Some(c),
+            "expected exit code {c}\n{}",
+            self.describe()
+        );
         self
     }
     pub fn ok(&self) -> &Done {
         self.code_is(0)
     }
     pub fn stdout_is(&self, expect: &[u8]) -> &Done {
-        assert!(self.stdout == expect, "expected stdout {}\n{}", show(expect), self.describe());
+        assert!(
+            self.stdout == expect,
+            "expected stdout {}\n{}",
+            show(expect),
+            self.describe()
+        );
         self
     }
     /// It exited within `d` after `t` (e.g. after the event that should end it).
     pub fn ended_within(&self, t: Instant, d: Duration, what: &str) -> &Done {
         let took = self.ended.saturating_duration_since(t);
-        assert!(took <= d, "expected exit within {d:?} after {what}, took {took:.2?}\n{}", self.describe());
+        assert!(
+            took <= d,
+            "expected exit within {d:?} after {what}, took {took:.2?}\n{}",
+            self.describe()
+        );
         self
     }
     /// Usage error: exit 2, one line `rnc: <what> : <why>` on stderr, nothing on stdout.
@@ -883,7 +964,11 @@ impl Done {
             "expected exactly one stderr line `rnc: <what> : <why>`\n{}",
             self.describe()
         );
-        assert!(self.stdout.is_empty(), "expected no stdout\n{}", self.describe());
+        assert!(
+            self.stdout.is_empty(),
+            "expected no stdout\n{}",
+            self.describe()
+        );
         self
     }
 }
@@ -911,7 +996,10 @@ pub fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
         if cond() {
             return;
         }
-        assert!(Instant::now() < end, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < end,
+            "timed out after {within:?} waiting for {what}"
+        );
         thread::sleep(POLL);
     }
 }
@@ -979,10 +1067,16 @@ pub fn connect_retry(addr: SocketAddr, p: &mut Proc, within: Duration) -> TcpStr
             Err(e) => {
                 if p.poll_exit().is_some() {
                     p.settle_pipes(Duration::from_secs(2));
-                    panic!("exited before accepting a connection on {addr} ({e})\n{}", p.context());
+                    panic!(
+                        "exited before accepting a connection on {addr} ({e})\n{}",
+                        p.context()
+                    );
                 }
                 if Instant::now() >= end {
-                    panic!("nothing accepted connections on {addr} within {within:?} ({e})\n{}", p.context());
+                    panic!(
+                        "nothing accepted connections on {addr} within {within:?} ({e})\n{}",
+                        p.context()
+                    );
                 }
                 thread::sleep(POLL);
             }
@@ -1003,7 +1097,10 @@ pub fn connect_unix_retry(path: &str, p: &mut Proc, within: Duration) -> UnixStr
                     panic!("exited before accepting on {path} ({e})\n{}", p.context());
                 }
                 if Instant::now() >= end {
-                    panic!("nothing accepted on {path} within {within:?} ({e})\n{}", p.context());
+                    panic!(
+                        "nothing accepted on {path} within {within:?} ({e})\n{}",
+                        p.context()
+                    );
                 }
                 thread::sleep(POLL);
             }
@@ -1036,7 +1133,11 @@ pub fn unix_listen(path: &str) -> UnixListener {
 /// A unique abstract socket name (with the leading `@`).
 pub fn abstract_name() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("@rnc-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "@rnc-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 fn accept_loop<T>(
@@ -1059,7 +1160,10 @@ fn accept_loop<T>(
                         panic!("no connection to {what} within {within:?}\n{}", p.context());
                     }
                 }
-                assert!(Instant::now() < end, "no connection to {what} within {within:?}");
+                assert!(
+                    Instant::now() < end,
+                    "no connection to {what} within {within:?}"
+                );
                 thread::sleep(POLL);
             }
             Err(e) => panic!("accept on {what}: {e}"),
@@ -1124,7 +1228,10 @@ impl Stream for UnixStream {
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Read until EOF; fail (naming `what`) if EOF does not come within `within`.
@@ -1134,26 +1241,45 @@ pub fn read_to_eof<S: Stream + ?Sized>(s: &mut S, within: Duration, what: &str) 
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let now = Instant::now();
-        assert!(now < end, "{what}: no EOF within {within:?} (got {} bytes: {})", got.len(), show(&got));
+        assert!(
+            now < end,
+            "{what}: no EOF within {within:?} (got {} bytes: {})",
+            got.len(),
+            show(&got)
+        );
         s.set_timeout(Some(end - now));
         match s.read(&mut buf) {
             Ok(0) => return got,
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if is_timeout(&e) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => panic!("{what}: read error {e} after {} bytes: {}", got.len(), show(&got)),
+            Err(e) => panic!(
+                "{what}: read error {e} after {} bytes: {}",
+                got.len(),
+                show(&got)
+            ),
         }
     }
 }
 
 /// Read until the data read so far contains `pat`; returns everything read.
-pub fn read_until<S: Stream + ?Sized>(s: &mut S, pat: &[u8], within: Duration, what: &str) -> Vec<u8> {
+pub fn read_until<S: Stream + ?Sized>(
+    s: &mut S,
+    pat: &[u8],
+    within: Duration,
+    what: &str,
+) -> Vec<u8> {
     let end = Instant::now() + within;
     let mut got = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     while find(&got, pat).is_none() {
         let now = Instant::now();
-        assert!(now < end, "{what}: {} not received within {within:?} (got {})", show(pat), show(&got));
+        assert!(
+            now < end,
+            "{what}: {} not received within {within:?} (got {})",
+            show(pat),
+            show(&got)
+        );
         s.set_timeout(Some(end - now));
         match s.read(&mut buf) {
             Ok(0) => panic!("{what}: EOF before {} (got {})", show(pat), show(&got)),
@@ -1177,7 +1303,10 @@ pub fn expect_silence<S: Stream + ?Sized>(s: &mut S, d: Duration, what: &str) {
         s.set_timeout(Some(end - now));
         match s.read(&mut buf) {
             Ok(0) => panic!("{what}: expected nothing for {d:?}, got EOF"),
-            Ok(n) => panic!("{what}: expected nothing for {d:?}, got {}", show(&buf[..n])),
+            Ok(n) => panic!(
+                "{what}: expected nothing for {d:?}, got {}",
+                show(&buf[..n])
+            ),
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("{what}: expected nothing, got error {e}"),
         }
@@ -1206,7 +1335,9 @@ fn parse_addr(s: &str) -> Option<SocketAddr> {
     let (ip, port) = s.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;
     let ip = match ip.len() {
-        8 => IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(ip, 16).ok()?.to_le_bytes())),
+        8 => IpAddr::V4(Ipv4Addr::from(
+            u32::from_str_radix(ip, 16).ok()?.to_le_bytes(),
+        )),
         32 => {
             let mut b = [0u8; 16];
             for i in 0..4 {
@@ -1235,7 +1366,10 @@ pub fn proc_net(table: &'static str) -> Vec<SockRow> {
                 local: parse_addr(f[1])?,
                 remote: parse_addr(f[2])?,
                 state: u8::from_str_radix(f[3], 16).ok()?,
-                timer: f[5].split(':').next().and_then(|t| u8::from_str_radix(t, 16).ok())?,
+                timer: f[5]
+                    .split(':')
+                    .next()
+                    .and_then(|t| u8::from_str_radix(t, 16).ok())?,
                 inode: f[9].parse().ok()?,
             })
         })
@@ -1263,12 +1397,20 @@ pub fn socket_inodes(pid: u32) -> HashSet<u64> {
 /// Rows of the given tables that belong to process `pid`.
 pub fn sockets_of(pid: u32, tables: &[&'static str]) -> Vec<SockRow> {
     let inodes = socket_inodes(pid);
-    tables.iter().flat_map(|t| proc_net(t)).filter(|r| inodes.contains(&r.inode)).collect()
+    tables
+        .iter()
+        .flat_map(|t| proc_net(t))
+        .filter(|r| inodes.contains(&r.inode))
+        .collect()
 }
 
 /// TCP listening addresses of `pid`.
 pub fn tcp_listeners_of(pid: u32) -> Vec<SocketAddr> {
-    sockets_of(pid, &["tcp", "tcp6"]).into_iter().filter(|r| r.state == TCP_LISTEN).map(|r| r.local).collect()
+    sockets_of(pid, &["tcp", "tcp6"])
+        .into_iter()
+        .filter(|r| r.state == TCP_LISTEN)
+        .map(|r| r.local)
+        .collect()
 }
 
 /// Does this listening/bound address accept traffic sent to `to` (127.0.0.1 or ::1)?
@@ -1277,12 +1419,10 @@ pub fn serves(addrs: &[SocketAddr], to: IpAddr, port: u16) -> bool {
     let mine: Vec<&SocketAddr> = addrs.iter().filter(|a| a.port() == port).collect();
     let v4 = |ip: &IpAddr| ip.is_ipv4();
     match to {
-        IpAddr::V4(t) => {
-            mine.iter().any(|a| match a.ip() {
-                IpAddr::V4(ip) => ip.is_unspecified() || ip == t,
-                IpAddr::V6(ip) => ip.is_unspecified() && !mine.iter().any(|b| v4(&b.ip())),
-            })
-        }
+        IpAddr::V4(t) => mine.iter().any(|a| match a.ip() {
+            IpAddr::V4(ip) => ip.is_unspecified() || ip == t,
+            IpAddr::V6(ip) => ip.is_unspecified() && !mine.iter().any(|b| v4(&b.ip())),
+        }),
         IpAddr::V6(t) => mine.iter().any(|a| match a.ip() {
             IpAddr::V6(ip) => ip.is_unspecified() || ip == t,
             IpAddr::V4(_) => false,
@@ -1304,7 +1444,10 @@ pub fn wait_tcp_listen(p: &mut Proc, to: IpAddr, port: u16, within: Duration) ->
             panic!("exited before listening on port {port}\n{}", p.context());
         }
         if Instant::now() >= end {
-            panic!("no listener for {to} port {port} within {within:?} (listening: {l:?})\n{}", p.context());
+            panic!(
+                "no listener for {to} port {port} within {within:?} (listening: {l:?})\n{}",
+                p.context()
+            );
         }
         thread::sleep(POLL);
     }
@@ -1312,7 +1455,11 @@ pub fn wait_tcp_listen(p: &mut Proc, to: IpAddr, port: u16, within: Duration) ->
 
 /// UDP sockets of `p` bound to `port`.
 pub fn udp_bound_of(pid: u32, port: u16) -> Vec<SocketAddr> {
-    sockets_of(pid, &["udp", "udp6"]).into_iter().map(|r| r.local).filter(|a| a.port() == port).collect()
+    sockets_of(pid, &["udp", "udp6"])
+        .into_iter()
+        .map(|r| r.local)
+        .filter(|a| a.port() == port)
+        .collect()
 }
 
 /// Wait until process `p` has a UDP socket on `port` that serves `to`.
@@ -1328,7 +1475,10 @@ pub fn wait_udp_bound(p: &mut Proc, to: IpAddr, port: u16, within: Duration) -> 
             panic!("exited before binding UDP port {port}\n{}", p.context());
         }
         if Instant::now() >= end {
-            panic!("no UDP socket for {to} port {port} within {within:?} (bound: {l:?})\n{}", p.context());
+            panic!(
+                "no UDP socket for {to} port {port} within {within:?} (bound: {l:?})\n{}",
+                p.context()
+            );
         }
         thread::sleep(POLL);
     }
@@ -1350,10 +1500,16 @@ pub fn wait_port_listening(port: u16, p: &mut Proc, within: Duration) {
         }
         if p.poll_exit().is_some() {
             p.settle_pipes(Duration::from_secs(2));
-            panic!("exited before anything listened on port {port}\n{}", p.context());
+            panic!(
+                "exited before anything listened on port {port}\n{}",
+                p.context()
+            );
         }
         if Instant::now() >= end {
-            panic!("nothing listened on 127.0.0.1:{port} within {within:?}\n{}", p.context());
+            panic!(
+                "nothing listened on 127.0.0.1:{port} within {within:?}\n{}",
+                p.context()
+            );
         }
         thread::sleep(POLL);
     }
@@ -1394,7 +1550,10 @@ pub fn wait_unix_bound(p: &mut Proc, path: &str, within: Duration) {
             panic!("exited before binding {path}\n{}", p.context());
         }
         if Instant::now() >= end {
-            panic!("no unix socket {path} within {within:?} (has: {l:?})\n{}", p.context());
+            panic!(
+                "no unix socket {path} within {within:?} (has: {l:?})\n{}",
+                p.context()
+            );
         }
         thread::sleep(POLL);
     }
@@ -1431,13 +1590,19 @@ pub fn payload_64m() -> &'static Payload {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("payload-64MiB.bin");
-        let fresh = fs::metadata(&path).map(|m| m.len() == len as u64).unwrap_or(false);
+        let fresh = fs::metadata(&path)
+            .map(|m| m.len() == len as u64)
+            .unwrap_or(false);
         if !fresh {
             let tmp = dir.join(format!("payload-64MiB.bin.{}", std::process::id()));
             fs::write(&tmp, pseudo_random(len, 0x5eed_1234_abcd_0001)).unwrap();
             fs::rename(&tmp, &path).unwrap();
         }
         let sha256 = sha256_file(&path);
-        Payload { path, len: len as u64, sha256 }
+        Payload {
+            path,
+            len: len as u64,
+            sha256,
+        }
     })
 }
