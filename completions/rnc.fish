@@ -6,6 +6,9 @@ complete -c rnc -s i -l idle-timeout -d 'Quit when nothing has been sent or rece
 complete -c rnc -s d -l delay -d 'Sleep TIME after each chunk read from stdin' -r
 complete -c rnc -s e -l exec -d 'Run PROG (split on blanks, no shell) for each connection, its stdin and stdout joined to the socket' -r
 complete -c rnc -s c -l sh-exec -d 'Run CMD with /bin/sh -c for each connection, its stdin and stdout joined to the socket' -r
+complete -c rnc -l on-close -d 'After each connection has closed, run HOOK (a script file, run like `bash FILE` unless executable, or a /bin/sh command line) with the client\'s bytes on its stdin and the connection in its environment (NCAT_*, RNC_*)' -r
+complete -c rnc -l hook-max-input -d 'At most SIZE bytes of what the client sent are given to the hook (default 1M)' -r
+complete -c rnc -l hook-timeout -d 'Kill a hook that runs longer than TIME' -r
 complete -c rnc -s m -l max-conns -d 'With -l -k: at most N clients at once; more are accepted and closed (default 100)' -r
 complete -c rnc -s o -l output -d 'Log the data of both directions to FILE, raw' -r -F
 complete -c rnc -s x -l hex-dump -d 'Log the data of both directions to FILE as a hex dump (ncat\'s format)' -r -F
@@ -33,6 +36,7 @@ complete -c rnc -s n -l nodns -d 'Do not resolve host names (only numeric addres
 complete -c rnc -s u -l udp -d 'Use UDP instead of TCP'
 complete -c rnc -s U -l unixsock -d 'Use a Unix domain socket (a datagram socket with -u); @NAME is an abstract socket'
 complete -c rnc -s z -d 'Zero-I/O mode: only report whether ports accept connections; PORT may be a list or range (22,80,8000-8080), and several may be given'
+complete -c rnc -l hook-coalesce -d 'With -k: connections that close while a hook runs lead to one more run, with the latest data'
 complete -c rnc -s k -l keep-open -d 'Listen mode: serve many clients at once (OpenBSD personality: one after another); connect mode: do not quit when the peer closes, run until stdin is done too'
 complete -c rnc -l no-stdin -d 'Do not read stdin'
 complete -c rnc -l send-only -d 'Only send data; discard what is received and quit at end of stdin'

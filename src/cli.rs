@@ -7,8 +7,8 @@
 
 use crate::access::{AccessList, Rule};
 use crate::config::{
-    Address, ByteOptions, Config, DumpOptions, EofPolicy, Family, Personality, Proto, Role,
-    SockOptions, Timeouts, TlsOptions,
+    Address, ByteOptions, Config, DumpOptions, EofPolicy, Family, HookSpec, Personality, Proto,
+    Role, SockOptions, Timeouts, TlsOptions,
 };
 use crate::error::{Error, Result};
 use clap::builder::PossibleValue;
@@ -170,6 +170,7 @@ const H_TLS: &str = "TLS";
 const H_ACCESS: &str = "Access control (listen mode)";
 const H_LOG: &str = "Session logs";
 const H_EXEC: &str = "Running a program";
+const H_HOOK: &str = "Hooks (--on-close)";
 const H_MISC: &str = "Other";
 
 fn opt(id: &'static str, heading: &'static str) -> Arg {
@@ -211,7 +212,6 @@ const LATER_ISSUE_IDS: &[&str] = &[
     "randomize",
     "sctp",
     "vsock",
-    "on-close",
 ];
 
 fn later_issue_args(p: Personality) -> Vec<Arg> {
@@ -234,7 +234,6 @@ fn later_issue_args(p: Personality) -> Vec<Arg> {
         hidden_flag("randomize").short('r'),
         hidden_flag("sctp").long("sctp"),
         hidden_flag("vsock").long("vsock"),
-        hidden_opt("on-close").long("on-close"),
     ]);
     v
 }
@@ -401,6 +400,23 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
             .long("sh-exec")
             .value_name("CMD")
             .help("Run CMD with /bin/sh -c for each connection, its stdin and stdout joined to the socket"),
+    ]);
+    cmd = cmd.args([
+        opt("on-close", H_HOOK)
+            .long("on-close")
+            .value_name("HOOK")
+            .help("After each connection has closed, run HOOK (a script file, run like `bash FILE` unless executable, or a /bin/sh command line) with the client's bytes on its stdin and the connection in its environment (NCAT_*, RNC_*)"),
+        num_opt("hook-max-input", H_HOOK)
+            .long("hook-max-input")
+            .value_name("SIZE")
+            .help("At most SIZE bytes of what the client sent are given to the hook (default 1M)"),
+        num_opt("hook-timeout", H_HOOK)
+            .long("hook-timeout")
+            .value_name("TIME")
+            .help("Kill a hook that runs longer than TIME"),
+        flag("hook-coalesce", H_HOOK)
+            .long("hook-coalesce")
+            .help("With -k: connections that close while a hook runs lead to one more run, with the latest data"),
     ]);
     cmd = cmd.args([
         keep_open,
@@ -1213,6 +1229,26 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
     if exec.is_some() && keep_open && listen && udp {
         return Err(Error::usage("--exec with -u -l -k", "not supported yet"));
     }
+    let on_close = match m.string("on-close") {
+        Some(hook) => Some(HookSpec {
+            argv: crate::hook::resolve(hook)?,
+            max_input: m
+                .string("hook-max-input")
+                .map(|v| parse_size(m, "hook-max-input", v))
+                .transpose()?
+                .unwrap_or(crate::hook::DEFAULT_MAX_INPUT),
+            timeout: m.positive_time("hook-timeout")?,
+            coalesce: m.flag("hook-coalesce"),
+        }),
+        None => {
+            for id in ["hook-max-input", "hook-timeout", "hook-coalesce"] {
+                if m.given(id) {
+                    return Err(Error::usage(m.name(id), "only valid with --on-close"));
+                }
+            }
+            None
+        }
+    };
     let max_conns =
         m.m.try_get_one::<u32>("max-conns")
             .ok()
@@ -1337,6 +1373,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         keep_open,
         max_conns,
         exec,
+        on_close,
         eof,
         timeouts,
         bytes,
@@ -2623,7 +2660,6 @@ mod tests {
             (&["-r"], "-r"),
             (&["--sctp"], "--sctp"),
             (&["--vsock"], "--vsock"),
-            (&["--on-close", "hook"], "--on-close"),
             (&["--proxy=p", "-l"], "--proxy"),
             (&["-vr"], "-r"),
         ];
@@ -2640,15 +2676,7 @@ mod tests {
         }
         // Hidden from help.
         let help = command(Personality::Ncat).render_long_help().to_string();
-        for hidden in [
-            "--proxy",
-            "--broker",
-            "--test",
-            "--on-close",
-            "-g ",
-            "-G ",
-            "-r,",
-        ] {
+        for hidden in ["--proxy", "--broker", "--test", "-g ", "-G ", "-r,"] {
             assert!(!help.contains(hidden), "{hidden} shown in help");
         }
     }

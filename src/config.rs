@@ -194,6 +194,20 @@ pub struct TlsOptions {
     pub ciphers: Option<String>,
 }
 
+/// `--on-close`: what to run after a connection closes, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookSpec {
+    /// The program and its arguments (see `hook::resolve`).
+    pub argv: Vec<String>,
+    /// At most this much of what the client sent is given to the hook (`--hook-max-input`).
+    pub max_input: usize,
+    /// A hook still running after this long is killed (`--hook-timeout`).
+    pub timeout: Option<std::time::Duration>,
+    /// With `-k`: a burst of connections runs the hook once, with the latest
+    /// connection's data (`--hook-coalesce`).
+    pub coalesce: bool,
+}
+
 /// Everything a run needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -219,6 +233,8 @@ pub struct Config {
     /// Run this program per connection (`-e`, split on blanks; `-c` becomes
     /// `/bin/sh -c CMD`), its stdin and stdout joined to the socket.
     pub exec: Option<Vec<String>>,
+    /// Run a hook after each connection has closed (`--on-close`).
+    pub on_close: Option<HookSpec>,
     pub eof: EofPolicy,
     pub timeouts: Timeouts,
     pub bytes: ByteOptions,

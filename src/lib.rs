@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod dump;
 pub mod error;
+pub mod hook;
 pub mod hub;
 pub mod log;
 pub mod net;

@@ -6,6 +6,7 @@ use crate::config::EofPolicy;
 use crate::config::{Address, Config, Personality, Role};
 use crate::dump::Dump;
 use crate::error::{Error, Result};
+use crate::hook;
 use crate::hub;
 use crate::log::{describe, Log};
 use crate::net::{self, Listeners};
@@ -94,7 +95,9 @@ fn connect(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Re
         proto: cfg.proto,
     };
     finish(
+        cfg,
         log,
+        info,
         session(cfg, log, stdio, transport, info, Vec::new(), dump),
     )
 }
@@ -140,10 +143,58 @@ fn session(
 /// How long a child may outlive its conversation before it is ended.
 const CHILD_GRACE: Duration = Duration::from_secs(2);
 
-fn finish(log: &Log, r: Result<relay::Report>) -> Result<i32> {
-    let report = r?;
-    log.summary(report.sent, report.received, report.duration.as_secs_f64());
-    Ok(0)
+/// The end of a one-shot run: the summary, and with `--on-close` the hook,
+/// whose exit status becomes rnc's (as in `nc …; bash hook.sh`).
+fn finish(cfg: &Config, log: &Log, info: ConnInfo, r: Result<relay::Report>) -> Result<i32> {
+    let Some(spec) = &cfg.on_close else {
+        let report = r?;
+        log.summary(report.sent, report.received, report.duration.as_secs_f64());
+        return Ok(0);
+    };
+    let ev = match &r {
+        Ok(report) => {
+            log.summary(report.sent, report.received, report.duration.as_secs_f64());
+            hook_event(info, report)
+        }
+        Err(e) => {
+            if !e.line.is_empty() {
+                crate::log::emit(&e.line);
+            }
+            failed_event(info, "reset")
+        }
+    };
+    Ok(hook::run(spec, &ev))
+}
+
+/// What a hook is told about a connection that ran its course.
+pub fn hook_event(info: ConnInfo, r: &relay::Report) -> hook::Event {
+    hook::Event {
+        info,
+        bytes_in: r.received,
+        bytes_out: r.sent,
+        duration: r.duration,
+        reason: match r.reason {
+            relay::CloseReason::Timeout => "timeout",
+            _ => "eof",
+        },
+        payload: r.payload.clone(),
+        tls_sni: r.tls_sni.clone(),
+        tls_alpn: r.tls_alpn.clone(),
+    }
+}
+
+/// What a hook is told about a connection that did not.
+pub fn failed_event(info: ConnInfo, reason: &'static str) -> hook::Event {
+    hook::Event {
+        info,
+        bytes_in: 0,
+        bytes_out: 0,
+        duration: Duration::ZERO,
+        reason,
+        payload: Vec::new(),
+        tls_sni: None,
+        tls_alpn: None,
+    }
 }
 
 fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Result<i32> {
@@ -178,6 +229,7 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     if cfg.keep_open {
         // OpenBSD's -k: one client after another, the next waiting in the backlog.
         let mut dump = dump;
+        let hooks = cfg.on_close.clone().map(hook::Queue::start);
         loop {
             let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
             log.connection_from(peer_addr.as_ref(), local.as_ref());
@@ -192,10 +244,17 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
                 Vec::new(),
                 dump.as_deref_mut(),
             );
-            if let Err(e) = r {
-                if !e.line.is_empty() {
-                    crate::log::emit(&e.line);
+            let ev = match &r {
+                Ok(report) => hook_event(info, report),
+                Err(e) => {
+                    if !e.line.is_empty() {
+                        crate::log::emit(&e.line);
+                    }
+                    failed_event(info, "reset")
                 }
+            };
+            if let Some(q) = &hooks {
+                q.push(ev);
             }
         }
     }
@@ -207,7 +266,9 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     let info = conn_info(cfg, &conn, peer_addr);
     let transport = server_transport(server, conn, log)?;
     let r = finish(
+        cfg,
         log,
+        info,
         session(cfg, log, stdio, transport, info, Vec::new(), dump),
     );
     drop(listeners);
@@ -232,6 +293,7 @@ fn serve_exec_forever(
 ) -> Result<i32> {
     let active = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new((cfg.clone(), log.clone()));
+    let hooks = cfg.on_close.clone().map(hook::Queue::start);
     loop {
         let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
         if active.load(Ordering::SeqCst) >= cfg.max_conns {
@@ -239,6 +301,9 @@ fn serve_exec_forever(
                 "Ncat: New connection denied: connection limit reached ({})",
                 cfg.max_conns
             ));
+            if let Some(q) = &hooks {
+                q.push(failed_event(conn_info(cfg, &conn, peer_addr), "limit"));
+            }
             continue;
         }
         log.connection_from(peer_addr.as_ref(), local.as_ref());
@@ -252,16 +317,24 @@ fn serve_exec_forever(
         };
         active.fetch_add(1, Ordering::SeqCst);
         let (active, shared) = (Arc::clone(&active), Arc::clone(&shared));
+        let hook_tx = hooks.as_ref().map(hook::Queue::sender);
         let spawned = std::thread::Builder::new().spawn(move || {
             let (cfg, log) = (&shared.0, &shared.1);
             let stdio = Stdio {
                 input: FdKind::File,
                 output: FdKind::File,
             };
-            if let Err(e) = session(cfg, log, stdio, transport, info, Vec::new(), None) {
-                log.info(&e.line);
-            }
+            let ev = match session(cfg, log, stdio, transport, info, Vec::new(), None) {
+                Ok(report) => hook_event(info, &report),
+                Err(e) => {
+                    log.info(&e.line);
+                    failed_event(info, "reset")
+                }
+            };
             active.fetch_sub(1, Ordering::SeqCst);
+            if let Some(tx) = hook_tx {
+                let _ = tx.send(ev);
+            }
         });
         if let Err(e) = spawned {
             log.info(format!("Ncat: cannot start a thread: {e}"));
@@ -407,7 +480,12 @@ fn serve_datagram(
     }
     let info = conn_info(cfg, &fd, peer);
     let transport = Transport::Plain { fd, datagram: true };
-    let r = finish(log, session(cfg, log, stdio, transport, info, buf, dump));
+    let r = finish(
+        cfg,
+        log,
+        info,
+        session(cfg, log, stdio, transport, info, buf, dump),
+    );
     drop(listeners);
     r
 }

@@ -145,6 +145,12 @@ pub struct Report {
     pub received: u64,
     pub duration: Duration,
     pub reason: CloseReason,
+    /// What the peer sent, up to `Config::on_close`'s input bound (kept only
+    /// when a hook will want it).
+    pub payload: Vec<u8>,
+    /// TLS: the server name the client asked for, and the negotiated ALPN.
+    pub tls_sni: Option<String>,
+    pub tls_alpn: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +201,9 @@ struct Direction {
     bytes: u64,
     read_pause: Option<Instant>,
     write_pause: Option<Instant>,
+    /// Keep what is read, up to `capture_limit` bytes (for `--on-close`).
+    capture: Vec<u8>,
+    capture_limit: usize,
 }
 
 impl Direction {
@@ -213,6 +222,8 @@ impl Direction {
             bytes: 0,
             read_pause: None,
             write_pause: None,
+            capture: Vec::new(),
+            capture_limit: 0,
         }
     }
 
@@ -408,6 +419,8 @@ fn pump_copy(
                 moved = true;
             }
             Ok(n) => {
+                let room = d.capture_limit - d.capture.len();
+                d.capture.extend_from_slice(&b[..n.min(room)]);
                 *start = 0;
                 *end = env.transform(d.src, b, n);
                 d.src_idle_since = None;
@@ -624,11 +637,27 @@ pub fn run(
     initial: Vec<u8>,
     dump: Option<&mut Dump>,
 ) -> Result<Report> {
+    let r = run_on(cfg, log, local, &mut transport, initial, dump);
+    r.map(|mut rep| {
+        (rep.tls_sni, rep.tls_alpn) = transport.tls_names();
+        rep
+    })
+}
+
+fn run_on(
+    cfg: &Config,
+    log: &Log,
+    local: Local,
+    transport: &mut Transport,
+    initial: Vec<u8>,
+    dump: Option<&mut Dump>,
+) -> Result<Report> {
     let (input_kind, output_kind) = (local.input_kind(), local.output_kind());
     let started = Instant::now();
     let policy = &cfg.eof;
     let datagram = transport.is_datagram();
-    let zero_copy = transport.is_plain_stream() && !cfg.bytes.any();
+    // A hook wants the peer's bytes, which splice(2) would not show us.
+    let zero_copy = transport.is_plain_stream() && !cfg.bytes.any() && cfg.on_close.is_none();
 
     let up_chunk = if datagram {
         DGRAM_SEND_CHUNK
@@ -654,7 +683,9 @@ pub fn run(
         choose_mover(remote_kind, output_kind, down_zero_copy, down_chunk),
     );
     down.discard = !policy.write_stdout;
+    down.capture_limit = cfg.on_close.as_ref().map_or(0, |h| h.max_input);
     if !initial.is_empty() {
+        down.capture = initial[..initial.len().min(down.capture_limit)].to_vec();
         down.bytes += initial.len() as u64;
         let len = initial.len();
         let mut b = initial;
@@ -689,7 +720,7 @@ pub fn run(
 
     let mut env = Env {
         local,
-        transport: &mut transport,
+        transport,
         delay: cfg.bytes.delay,
         line_interval: cfg.bytes.line_interval,
         crlf: cfg.bytes.crlf.then(Crlf::new),
@@ -741,7 +772,8 @@ pub fn run(
 
         // Our reader should see EOF as soon as the peer's data is all out.
         // (Not between the clients of a listener that serves one after another.)
-        let last_session = !(cfg.keep_open && cfg.role == Role::Listen);
+        // (Nor when a hook will run: its output goes to our stdout.)
+        let last_session = !(cfg.keep_open && cfg.role == Role::Listen) && cfg.on_close.is_none();
         if down.done() && !stdout_closed && last_session {
             stdout_closed = true;
             if let Some(out) = env.local.output() {
@@ -946,5 +978,8 @@ fn report(up: &Direction, down: &Direction, started: Instant, reason: CloseReaso
         received: down.bytes,
         duration: started.elapsed(),
         reason,
+        payload: down.capture.clone(),
+        tls_sni: None,
+        tls_alpn: None,
     }
 }

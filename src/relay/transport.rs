@@ -267,6 +267,24 @@ impl Transport {
         }
     }
 
+    /// TLS: the server name the client asked for (SNI) and the negotiated ALPN.
+    pub fn tls_names(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Transport::Plain { .. } => (None, None),
+            Transport::Tls(t) => {
+                let sni = match &t.conn {
+                    rustls::Connection::Server(c) => c.server_name().map(str::to_string),
+                    rustls::Connection::Client(_) => None,
+                };
+                let alpn = t
+                    .conn
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned());
+                (sni, alpn)
+            }
+        }
+    }
+
     /// Tell the peer we are done sending (TCP FIN; TLS close_notify first).
     pub fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
