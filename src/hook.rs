@@ -149,51 +149,54 @@ fn split(a: Option<std::net::SocketAddr>) -> (String, String) {
 
 /// Hooks of a `-k` listener: run in order on their own thread.
 pub struct Queue {
-    tx: Option<mpsc::Sender<Event>>,
+    tx: mpsc::Sender<Option<Event>>,
     worker: Option<JoinHandle<()>>,
 }
 
+/// Where connections send their events; `None` (from `Queue::finish`) tells
+/// the worker to stop after what is already queued.
+pub type Sender = mpsc::Sender<Option<Event>>;
+
 impl Queue {
     pub fn start(spec: HookSpec) -> Queue {
-        let (tx, rx) = mpsc::channel::<Event>();
+        let (tx, rx) = mpsc::channel::<Option<Event>>();
         let worker = std::thread::Builder::new()
             .name("on-close".into())
             .spawn(move || {
-                while let Ok(mut ev) = rx.recv() {
+                while let Ok(Some(mut ev)) = rx.recv() {
+                    let mut stop = false;
                     if spec.coalesce {
                         // A burst (a push of many commits) runs the hook once,
                         // with the latest data.
                         while let Ok(newer) = rx.try_recv() {
-                            ev = newer;
+                            match newer {
+                                Some(n) => ev = n,
+                                None => {
+                                    stop = true;
+                                    break;
+                                }
+                            }
                         }
                     }
                     run(&spec, &ev);
+                    if stop {
+                        break;
+                    }
                 }
             })
             .ok();
-        Queue {
-            tx: Some(tx),
-            worker,
-        }
+        Queue { tx, worker }
     }
 
     /// A sender for other threads (exec sessions).
-    pub fn sender(&self) -> mpsc::Sender<Event> {
-        match &self.tx {
-            Some(tx) => tx.clone(),
-            None => mpsc::channel().0,
-        }
+    pub fn sender(&self) -> Sender {
+        self.tx.clone()
     }
 
-    pub fn push(&self, ev: Event) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(ev);
-        }
-    }
-
-    /// Stop taking events and wait for queued hooks to finish.
+    /// Let the hooks already queued run (each bounded by its timeout), then
+    /// stop; later events are not run.
     pub fn finish(mut self) {
-        self.tx = None;
+        let _ = self.tx.send(None);
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }

@@ -18,6 +18,7 @@ pub mod net;
 pub mod relay;
 pub mod run;
 pub mod scan;
+pub mod signals;
 pub mod sys;
 pub mod tls;
 pub mod transform;

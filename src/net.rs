@@ -294,8 +294,61 @@ impl Drop for Listeners {
 
 const BACKLOG: i32 = 1024;
 
-/// Listen mode: bind every socket the configuration asks for.
+/// Listening sockets handed over by systemd socket activation
+/// (`LISTEN_PID` = our pid, `LISTEN_FDS` = N: fds 3 .. 3+N). They replace
+/// binding; the variables are removed so that children do not see them.
+fn activated_sockets(proto: Proto) -> Result<Option<Listeners>> {
+    let pid_ok = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_some_and(|p| p == std::process::id());
+    let n = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<i32>().ok())
+        .unwrap_or(0);
+    if !pid_ok || n < 1 {
+        return Ok(None);
+    }
+    std::env::remove_var("LISTEN_PID");
+    std::env::remove_var("LISTEN_FDS");
+    std::env::remove_var("LISTEN_FDNAMES");
+    let mut socks = Vec::new();
+    for raw in 3..3 + n {
+        // SAFETY: systemd passes these descriptors to this process for it to
+        // own; nothing else in rnc has opened or owns fds 3.. at this point.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        let sock = socket2::SockRef::from(&fd);
+        if sock.r#type().ok() != Some(Type::STREAM) {
+            return Err(Error::usage(
+                format!("LISTEN_FDS (fd {raw})"),
+                "only stream sockets can be passed (use ListenStream=)",
+            ));
+        }
+        let _ = sock.set_nonblocking(true);
+        let _ = sock.set_cloexec(true);
+        let local = sock.local_addr().ok().and_then(|a| a.as_socket());
+        socks.push((fd, local));
+    }
+    let proto = if socks.iter().all(|(_, a)| a.is_none()) {
+        Proto::UnixStream
+    } else {
+        proto
+    };
+    Ok(Some(Listeners {
+        socks,
+        proto,
+        unix_path: None,
+    }))
+}
+
+/// Listen mode: bind every socket the configuration asks for (or take the
+/// ones systemd passed).
 pub fn listen(cfg: &Config, log: &Log) -> Result<Listeners> {
+    if !cfg.proto.is_datagram() {
+        if let Some(l) = activated_sockets(cfg.proto)? {
+            return Ok(l);
+        }
+    }
     match &cfg.address {
         Address::Unix(path) => listen_unix(path, cfg.proto, log),
         Address::Inet { host, port } => listen_inet(host.as_deref(), *port, cfg, log),

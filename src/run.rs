@@ -12,11 +12,13 @@ use crate::log::{describe, Log};
 use crate::net::{self, Listeners};
 use crate::relay::transport::{OnHandshake, Tls};
 use crate::relay::{self, Local, Stdio, Transport};
+use crate::signals;
 use crate::sys;
 use crate::sys::FdKind;
 use crate::tls;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -220,8 +222,25 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
         let (fd, _) = listeners.socks.swap_remove(ready);
         return serve_datagram(cfg, log, stdio, fd, listeners, dump);
     }
+    // A listener that runs hooks shuts down in order on SIGTERM/SIGINT; its
+    // hooks run on their own thread, fed by every connection.
+    let hooks = match (&cfg.on_close, cfg.keep_open) {
+        (Some(spec), true) => {
+            let set = signals::block_termination();
+            let queue = hook::Queue::start(spec.clone());
+            let tx = queue.sender();
+            let fds = listeners
+                .socks
+                .iter()
+                .map(|(fd, _)| fd.as_raw_fd())
+                .collect();
+            signals::shutdown_on_termination(set, fds, queue);
+            Some(tx)
+        }
+        _ => None,
+    };
     if cfg.keep_open && cfg.exec.is_some() {
-        return serve_exec_forever(cfg, log, listeners, server);
+        return serve_exec_forever(cfg, log, listeners, server, hooks);
     }
     if cfg.keep_open && cfg.personality != Personality::OpenBsd {
         return hub::serve(cfg, log, stdio, listeners, server, dump);
@@ -229,7 +248,6 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     if cfg.keep_open {
         // OpenBSD's -k: one client after another, the next waiting in the backlog.
         let mut dump = dump;
-        let hooks = cfg.on_close.clone().map(hook::Queue::start);
         loop {
             let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
             log.connection_from(peer_addr.as_ref(), local.as_ref());
@@ -253,8 +271,8 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
                     failed_event(info, "reset")
                 }
             };
-            if let Some(q) = &hooks {
-                q.push(ev);
+            if let Some(tx) = &hooks {
+                let _ = tx.send(Some(ev));
             }
         }
     }
@@ -290,10 +308,10 @@ fn serve_exec_forever(
     log: &Log,
     listeners: Listeners,
     server: Option<Arc<rustls::ServerConfig>>,
+    hooks: Option<hook::Sender>,
 ) -> Result<i32> {
     let active = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new((cfg.clone(), log.clone()));
-    let hooks = cfg.on_close.clone().map(hook::Queue::start);
     loop {
         let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
         if active.load(Ordering::SeqCst) >= cfg.max_conns {
@@ -301,8 +319,11 @@ fn serve_exec_forever(
                 "Ncat: New connection denied: connection limit reached ({})",
                 cfg.max_conns
             ));
-            if let Some(q) = &hooks {
-                q.push(failed_event(conn_info(cfg, &conn, peer_addr), "limit"));
+            if let Some(tx) = &hooks {
+                let _ = tx.send(Some(failed_event(
+                    conn_info(cfg, &conn, peer_addr),
+                    "limit",
+                )));
             }
             continue;
         }
@@ -317,7 +338,7 @@ fn serve_exec_forever(
         };
         active.fetch_add(1, Ordering::SeqCst);
         let (active, shared) = (Arc::clone(&active), Arc::clone(&shared));
-        let hook_tx = hooks.as_ref().map(hook::Queue::sender);
+        let hook_tx = hooks.clone();
         let spawned = std::thread::Builder::new().spawn(move || {
             let (cfg, log) = (&shared.0, &shared.1);
             let stdio = Stdio {
@@ -333,7 +354,7 @@ fn serve_exec_forever(
             };
             active.fetch_sub(1, Ordering::SeqCst);
             if let Some(tx) = hook_tx {
-                let _ = tx.send(ev);
+                let _ = tx.send(Some(ev));
             }
         });
         if let Err(e) = spawned {
@@ -383,6 +404,11 @@ fn accept_admitted(
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+            // The listener was shut for an orderly exit (see `signals`): accept
+            // nothing more and let that thread end the process.
+            Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => loop {
+                std::thread::park();
+            },
             Err(e) => return Err(Error::network(format!("rnc: accept : {}", describe(&e)))),
         };
         if let (Some(acl), Some(p)) = (&cfg.access, peer) {

@@ -774,7 +774,8 @@ fn run_on(
         // (Not between the clients of a listener that serves one after another.)
         // (Nor when a hook will run: its output goes to our stdout.)
         let last_session = !(cfg.keep_open && cfg.role == Role::Listen) && cfg.on_close.is_none();
-        if down.done() && !stdout_closed && last_session {
+        let is_child = matches!(env.local, Local::Child { .. });
+        if down.done() && !stdout_closed && (last_session || is_child) {
             stdout_closed = true;
             if let Some(out) = env.local.output() {
                 let raw = out.as_raw_fd();
