@@ -691,13 +691,14 @@ impl ServerCertVerifier for Verifier {
         self.inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             .map_err(|e| match e {
-                rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
-                    if certinfo::is_self_issued(end_entity) =>
-                {
-                    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
-                        Arc::new(SelfSigned),
-                    )))
-                }
+                // `openssl req -x509` marks its certificate CA:TRUE, which webpki
+                // reports as "CA used as end entity": for a self-issued leaf
+                // that is the same story.
+                rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer | CertificateError::Other(_),
+                ) if certinfo::is_self_issued(end_entity) => rustls::Error::InvalidCertificate(
+                    CertificateError::Other(rustls::OtherError(Arc::new(SelfSigned))),
+                ),
                 e => e,
             })
     }

@@ -794,8 +794,11 @@ fn run_on(
         loop {
             let progress = eof::Progress {
                 stdin_done: up.enabled && up.done() && flushed,
+                // (Nothing pending means nothing in the transport either: TLS
+                // records still queued in rustls are stdin data not yet sent.)
                 stdin_idle: !up.enabled
                     || (up.pending() == 0
+                        && flushed
                         && (up.src_eof || stdin_quiet_at.is_some_and(|t| now >= t))),
                 socket_done: down.done(),
                 stream: !datagram,

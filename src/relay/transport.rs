@@ -155,7 +155,18 @@ impl Tls {
                 if self.rx.is_empty() {
                     self.rx = vec![0u8; TLS_RX].into_boxed_slice();
                 }
-                let n = sys::read(self.fd.as_fd(), &mut self.rx)?;
+                let n = match sys::read(self.fd.as_fd(), &mut self.rx) {
+                    // A peer that stops reading once it has its answer (wget
+                    // leaves our close_notify unread) resets the connection:
+                    // after our close_notify that is just the end of it.
+                    Err(e)
+                        if self.shut == Shut::Closed
+                            && e.kind() == io::ErrorKind::ConnectionReset =>
+                    {
+                        0
+                    }
+                    r => r?,
+                };
                 if n == 0 {
                     self.tcp_eof = true;
                     let _ = self.conn.read_tls(&mut io::empty());
