@@ -38,6 +38,8 @@ complete -c rnc -s U -l unixsock -d 'Use a Unix domain socket (a datagram socket
 complete -c rnc -s z -d 'Zero-I/O mode: only report whether ports accept connections; PORT may be a list or range (22,80,8000-8080), and several may be given'
 complete -c rnc -l hook-coalesce -d 'With -k: connections that close while a hook runs lead to one more run, with the latest data'
 complete -c rnc -s k -l keep-open -d 'Listen mode: serve many clients at once (OpenBSD personality: one after another); connect mode: do not quit when the peer closes, run until stdin is done too'
+complete -c rnc -l broker -d 'Connection broker: listen (-l is implied) and send what each client sends to every other client; stdin goes to every client, stdout is not used'
+complete -c rnc -l chat -d 'Chat server (with -l): a broker that names each client <userN>, announces who comes and goes, and escapes control characters'
 complete -c rnc -l no-stdin -d 'Do not read stdin'
 complete -c rnc -l send-only -d 'Only send data; discard what is received and quit at end of stdin'
 complete -c rnc -l recv-only -d 'Only receive data; never read stdin or send'

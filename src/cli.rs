@@ -7,8 +7,8 @@
 
 use crate::access::{AccessList, Rule};
 use crate::config::{
-    Address, ByteOptions, Config, DumpOptions, EofPolicy, Family, HookSpec, Personality, Proto,
-    Role, SockOptions, Timeouts, TlsOptions,
+    Address, ByteOptions, Config, DumpOptions, EofPolicy, Family, Fanout, HookSpec, Personality,
+    Proto, Role, SockOptions, Timeouts, TlsOptions,
 };
 use crate::error::{Error, Result};
 use clap::builder::PossibleValue;
@@ -206,8 +206,6 @@ const LATER_ISSUE_IDS: &[&str] = &[
     "proxy-type",
     "proxy-auth",
     "proxy-dns",
-    "broker",
-    "chat",
     "min-ttl",
     "randomize",
     "sctp",
@@ -229,8 +227,6 @@ fn later_issue_args(p: Personality) -> Vec<Arg> {
         hidden_opt("proxy-type").short('X').long("proxy-type"),
         hidden_opt("proxy-auth").short('P').long("proxy-auth"),
         hidden_opt("proxy-dns").long("proxy-dns"),
-        hidden_flag("broker").long("broker"),
-        hidden_flag("chat").long("chat"),
         hidden_flag("randomize").short('r'),
         hidden_flag("sctp").long("sctp"),
         hidden_flag("vsock").long("vsock"),
@@ -421,6 +417,14 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
     cmd = cmd.args([
         keep_open,
         max_conns,
+        flag("broker", H_FLOW).long("broker").help(
+            "Connection broker: listen (-l is implied) and send what each client sends to every \
+             other client; stdin goes to every client, stdout is not used",
+        ),
+        flag("chat", H_FLOW).long("chat").help(
+            "Chat server (with -l): a broker that names each client <userN>, announces who \
+             comes and goes, and escapes control characters",
+        ),
         no_stdin,
         flag("send-only", H_FLOW)
             .long("send-only")
@@ -1182,7 +1186,21 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         }
     }
 
-    let listen = m.flag("listen");
+    // --chat is a broker that needs -l; --broker implies -l (as in ncat).
+    let chat = m.flag("chat");
+    let broker = chat || m.flag("broker");
+    if chat && !m.flag("listen") && !m.flag("broker") {
+        return Err(Error::usage(
+            m.name("chat"),
+            "only valid with -l (a chat server listens)",
+        ));
+    }
+    let listen = m.flag("listen") || broker;
+    let fanout = match (chat, broker) {
+        (true, _) => Fanout::Chat,
+        (false, true) => Fanout::Broker,
+        _ => Fanout::Stdio,
+    };
     let role = if listen { Role::Listen } else { Role::Connect };
     let udp = m.flag("udp");
     let unix = m.flag("unixsock");
@@ -1202,7 +1220,17 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
     let numeric = m.flag("nodns");
 
     // Keep-open: -k/--keep-open (traditional -k is SO_KEEPALIVE instead).
-    let keep_open = m.flag("keep-open");
+    let keep_open = m.flag("keep-open") || broker;
+    if broker && udp {
+        let id = if chat { "chat" } else { "broker" };
+        return Err(Error::usage(
+            m.name(id),
+            format!(
+                "cannot be used with {} (UDP has no connections to broker)",
+                m.name("udp")
+            ),
+        ));
+    }
     if keep_open && listen && udp {
         return Err(Error::usage(
             format!("{} with -u {}", m.name("keep-open"), m.name("listen")),
@@ -1226,6 +1254,14 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         (None, Some(cmd)) => Some(vec!["/bin/sh".into(), "-c".into(), cmd.clone()]),
         (None, None) => None,
     };
+    if broker && exec.is_some() {
+        let id = if chat { "chat" } else { "broker" };
+        let prog = if m.given("exec") { "exec" } else { "sh-exec" };
+        return Err(Error::usage(
+            format!("{} with {}", m.name(id), m.name(prog)),
+            "a broker relays between its clients and runs no program",
+        ));
+    }
     if exec.is_some() && keep_open && listen && udp {
         return Err(Error::usage("--exec with -u -l -k", "not supported yet"));
     }
@@ -1292,7 +1328,9 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         write_stdout: !m.flag("send-only"),
         shutdown_on_stdin_eof: !(recv_only || m.flag("no-shutdown")),
         quit_after_stdin_eof: quit,
-        quit_on_socket_eof: !keep_open,
+        // Connect-mode -k keeps the session after the peer's FIN; listen-mode
+        // -k keeps the listener, and each client's session ends with it.
+        quit_on_socket_eof: !keep_open || listen,
     };
 
     let sock = SockOptions {
@@ -1334,7 +1372,9 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
     let zero_io = m.flag("zero-io");
     if zero_io {
         for (id, on) in [
-            ("listen", listen),
+            ("listen", m.flag("listen")),
+            ("broker", m.flag("broker")),
+            ("chat", chat),
             ("unixsock", unix),
             ("ssl", tls.is_some()),
         ] {
@@ -1374,6 +1414,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         max_conns,
         exec,
         on_close,
+        fanout,
         eof,
         timeouts,
         bytes,
@@ -2326,7 +2367,8 @@ mod tests {
             assert!(c.keep_open);
             assert!(!c.eof.quit_on_socket_eof);
             assert!(!c.sock.keepalive);
-            assert!(cfg_p(p, &["-lk", "1234"]).keep_open);
+            let c = cfg_p(p, &["-lk", "1234"]);
+            assert!(c.keep_open && c.eof.quit_on_socket_eof);
             assert_eq!(
                 err_p(p, &["-u", "-lk", "1234"]),
                 "rnc: -k with -u -l : not supported yet"
@@ -2361,6 +2403,51 @@ mod tests {
             "rnc: -e with -c : only one program can be run"
         );
         assert!(err(&["--lua-exec", "x.lua", "h", "1"]).contains("--sh-exec"));
+    }
+
+    #[test]
+    fn broker_and_chat_are_keep_open_listeners() {
+        for p in ALL {
+            let c = cfg_p(p, &["--broker", "-l", "1234"]);
+            assert_eq!(c.fanout, Fanout::Broker, "{p:?}");
+            assert!(c.keep_open && c.role == Role::Listen, "{p:?}");
+            // --broker alone listens (ncat: "--broker implies --listen").
+            let c = cfg_p(p, &["--broker", "127.0.0.1", "1234"]);
+            assert_eq!((c.fanout, c.role), (Fanout::Broker, Role::Listen), "{p:?}");
+            let c = cfg_p(p, &["--chat", "-l", "1234"]);
+            assert_eq!(c.fanout, Fanout::Chat, "{p:?}");
+            assert!(c.keep_open && c.role == Role::Listen, "{p:?}");
+            assert_eq!(
+                cfg_p(p, &["--chat", "--broker", "1234"]).fanout,
+                Fanout::Chat
+            );
+            assert_eq!(cfg_p(p, &["-l", "1234"]).fanout, Fanout::Stdio);
+            assert_eq!(
+                err_p(p, &["--chat", "h", "1"]),
+                "rnc: --chat : only valid with -l (a chat server listens)"
+            );
+            assert_eq!(
+                err_p(p, &["--broker", "-u", "-l", "1"]),
+                "rnc: --broker : cannot be used with -u (UDP has no connections to broker)"
+            );
+            assert_eq!(
+                err_p(p, &["--chat", "-lu", "1"]),
+                "rnc: --chat : cannot be used with -u (UDP has no connections to broker)"
+            );
+        }
+        assert_eq!(
+            err(&["--broker", "-e", "/bin/cat", "1"]),
+            "rnc: --broker with -e : a broker relays between its clients and runs no program"
+        );
+        assert_eq!(
+            err(&["--chat", "-l", "--sh-exec", "cat", "1"]),
+            "rnc: --chat with --sh-exec : a broker relays between its clients and runs no program"
+        );
+        // A broker over a Unix socket is served too (ncat refuses it).
+        let c = cfg(&["--broker", "-U", "/tmp/x.sock"]);
+        assert_eq!((c.fanout, c.proto), (Fanout::Broker, Proto::UnixStream));
+        let help = command(Personality::Ncat).render_long_help().to_string();
+        assert!(help.contains("--broker") && help.contains("--chat"));
     }
 
     #[test]
@@ -2655,8 +2742,6 @@ mod tests {
             (&["--proxy-auth", "u:p"], "--proxy-auth"),
             (&["-P", "user"], "-P"),
             (&["--proxy-dns", "local"], "--proxy-dns"),
-            (&["--broker"], "--broker"),
-            (&["--chat"], "--chat"),
             (&["-r"], "-r"),
             (&["--sctp"], "--sctp"),
             (&["--vsock"], "--vsock"),
@@ -2676,7 +2761,7 @@ mod tests {
         }
         // Hidden from help.
         let help = command(Personality::Ncat).render_long_help().to_string();
-        for hidden in ["--proxy", "--broker", "--test", "-g ", "-G ", "-r,"] {
+        for hidden in ["--proxy", "--test", "-g ", "-G ", "-r,"] {
             assert!(!help.contains(hidden), "{hidden} shown in help");
         }
     }

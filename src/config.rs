@@ -32,6 +32,19 @@ pub enum Role {
     Listen,
 }
 
+/// Listen mode with many clients: where each client's data goes (`hub`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fanout {
+    /// stdin to every client, every client to stdout (`-k`).
+    #[default]
+    Stdio,
+    /// Every client's data to every other client; stdin to all (`--broker`).
+    Broker,
+    /// The broker with named users, announcements and escaped control
+    /// characters (`--chat`).
+    Chat,
+}
+
 /// Transport of the remote endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proto {
@@ -235,6 +248,9 @@ pub struct Config {
     pub exec: Option<Vec<String>>,
     /// Run a hook after each connection has closed (`--on-close`).
     pub on_close: Option<HookSpec>,
+    /// Listen mode with `keep_open`: where client data goes (`--broker`,
+    /// `--chat`; both imply `keep_open`).
+    pub fanout: Fanout,
     pub eof: EofPolicy,
     pub timeouts: Timeouts,
     pub bytes: ByteOptions,

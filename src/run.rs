@@ -3,7 +3,7 @@
 
 use crate::child::{self, ConnInfo};
 use crate::config::EofPolicy;
-use crate::config::{Address, Config, Personality, Role};
+use crate::config::{Address, Config, Fanout, Personality, Role};
 use crate::dump::Dump;
 use crate::error::{Error, Result};
 use crate::hook;
@@ -242,7 +242,8 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     if cfg.keep_open && cfg.exec.is_some() {
         return serve_exec_forever(cfg, log, listeners, server, hooks);
     }
-    if cfg.keep_open && cfg.personality != Personality::OpenBsd {
+    // A broker serves its clients together in every personality.
+    if cfg.keep_open && (cfg.personality != Personality::OpenBsd || cfg.fanout != Fanout::Stdio) {
         return hub::serve(cfg, log, stdio, listeners, server, dump);
     }
     if cfg.keep_open {

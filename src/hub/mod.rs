@@ -1,24 +1,44 @@
-//! `-l -k`: one process serving many clients at once (ncat's keep-open).
+//! `-l -k`: one process serving many clients at once (ncat's keep-open), and
+//! its two variants `--broker` and `--chat`.
 //!
-//! stdin is broadcast to every connected client and what clients send is merged
-//! onto stdout. Once stdin has ended, every client is half-closed when it has
-//! received everything, and every client that connects later is sent the whole
-//! of stdin (up to `REPLAY_LIMIT`) and then half-closed — so
-//! `echo -e "HTTP/1.1 200 OK\r\n" | rnc -lk …` answers every request, where ncat
-//! answers only the first (reference §2.10).
+//! Where data goes is the configuration's [`Fanout`]:
+//!
+//! - **Stdio** (`-k`): stdin is broadcast to every connected client and what
+//!   clients send is merged onto stdout. Once stdin has ended, every client is
+//!   half-closed when it has received everything, and every client that
+//!   connects later is sent the whole of stdin (up to `REPLAY_LIMIT`) and then
+//!   half-closed — so `echo -e "HTTP/1.1 200 OK\r\n" | rnc -lk …` answers every
+//!   request, where ncat answers only the first (reference §2.10). A client is
+//!   closed once it has finished sending and has everything queued for it.
+//! - **Broker** (`--broker`): what a client sends goes to every *other*
+//!   client, not back to it; stdout is not used. stdin takes part as one more
+//!   sender (ncat 7.93 does the same); its end changes nothing. A client that
+//!   finishes sending is closed at once, as ncat closes it.
+//! - **Chat** (`--chat`): the broker, with ncat's names, announcements and
+//!   escaping (see [`chat`]).
 //!
 //! A client costs a small struct and its socket: there is one read buffer for
-//! the whole hub, and queued broadcast data is shared between clients.
+//! the whole hub, and queued data is shared between clients (`Rc` chunks).
 //! Connections over `-m` are accepted and closed; `--allow`/`--deny` are
 //! applied at accept; when accept fails for lack of descriptors the hub keeps
-//! its clients and tries again shortly.
+//! its clients and tries again shortly (see `accept`).
+//!
+//! Flow control: stdin is not read while any client has more than
+//! `CLIENT_QUEUE_LIMIT` queued; a client is not read while its data has
+//! nowhere to go (stdout backed up past `STDOUT_QUEUE_LIMIT`, or, when
+//! brokering, another client's queue full). Each client is read at most
+//! `READ_BUDGET` bytes per turn of the loop, so one fast sender cannot starve
+//! the others. `-o`/`-x` log each broadcast once, as ncat does, and each read
+//! from a client.
 
-use crate::config::Config;
+mod accept;
+pub mod chat;
+
+use crate::config::{Config, Fanout};
 use crate::dump::Dump;
 use crate::error::{Error, Result};
 use crate::log::{describe, Log};
-use crate::net::{self, Listeners};
-use crate::relay::transport::Tls;
+use crate::net::Listeners;
 use crate::relay::{Stdio, Transport};
 use crate::sys::{self, FdKind};
 use mio::unix::SourceFd;
@@ -26,21 +46,21 @@ use mio::{Events, Interest, Poll, Token};
 use nix::poll::PollFlags;
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The most of stdin kept to replay to clients that connect after it ended.
 pub const REPLAY_LIMIT: usize = 1 << 20;
-/// Queued broadcast bytes per client before stdin is paused for it.
+/// Queued bytes per client before its sources (stdin, other clients) pause.
 const CLIENT_QUEUE_LIMIT: usize = 4 << 20;
 /// Client bytes waiting for stdout before clients are no longer read.
 const STDOUT_QUEUE_LIMIT: usize = 4 << 20;
 const READ_CHUNK: usize = 64 * 1024;
-/// Pause after accept fails for lack of descriptors.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Bytes read from one client per turn of the loop.
+const READ_BUDGET: usize = 16 * READ_CHUNK;
 
 const T_STDIN: Token = Token(0);
 const T_STDOUT: Token = Token(1);
@@ -49,19 +69,39 @@ const FIRST_CLIENT: usize = 1 << 20;
 
 struct Client {
     transport: Transport,
-    /// Broadcast chunks still to send, with the offset into the first.
+    /// Chunks still to send, with the offset into the first.
     queue: VecDeque<Rc<[u8]>>,
     offset: usize,
     queued: usize,
+    /// The address announced in chat mode.
+    peer: Option<IpAddr>,
     readable: bool,
     writable: bool,
     read_eof: bool,
     write_shut: bool,
 }
 
+impl Client {
+    /// Its number in chat mode: the server-side descriptor.
+    fn user(&self) -> i32 {
+        self.transport.fd().as_raw_fd()
+    }
+}
+
+/// How much of a client's pending work `step` may do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Send and receive.
+    Full,
+    /// Only send what is queued (it was woken by new data in this turn and
+    /// has already had its chance to read).
+    SendOnly,
+}
+
 struct Hub<'a> {
     cfg: &'a Config,
     log: &'a Log,
+    fanout: Fanout,
     stdio: Stdio,
     poll: Poll,
     listeners: Listeners,
@@ -70,15 +110,23 @@ struct Hub<'a> {
     clients: Vec<Option<Client>>,
     free: Vec<usize>,
     count: usize,
+    /// Clients given new data to send in this turn of the loop.
+    woken: Vec<usize>,
+    /// Clients that used up their read budget: served again next turn.
+    again: Vec<usize>,
+    /// Some client was left unread because its data had nowhere to go.
+    starved: bool,
     stdin_ready: bool,
     stdin_eof: bool,
-    /// All of stdin so far, while it fits in `REPLAY_LIMIT`.
+    /// All of stdin so far, while it fits in `REPLAY_LIMIT` (stdio fanout).
     history: Option<Vec<Rc<[u8]>>>,
     history_len: usize,
     stdout: VecDeque<Vec<u8>>,
     stdout_queued: usize,
     stdout_ready: bool,
     accept_paused_until: Option<Instant>,
+    /// An out-of-descriptors episode has been reported.
+    emfile_reported: bool,
     buf: Box<[u8]>,
 }
 
@@ -114,7 +162,8 @@ pub fn serve(
             .registry()
             .register(&mut SourceFd(&0), T_STDIN, Interest::READABLE);
     }
-    if stdio.output.pollable() {
+    // A broker never writes to stdout.
+    if cfg.fanout == Fanout::Stdio && stdio.output.pollable() {
         if stdio.output != FdKind::Tty {
             let _ = sys::set_stdio_nonblocking(sys::stdout_fd());
         }
@@ -125,6 +174,7 @@ pub fn serve(
     let mut hub = Hub {
         cfg,
         log,
+        fanout: cfg.fanout,
         stdio,
         poll,
         listeners,
@@ -133,14 +183,18 @@ pub fn serve(
         clients: Vec::new(),
         free: Vec::new(),
         count: 0,
+        woken: Vec::new(),
+        again: Vec::new(),
+        starved: false,
         stdin_ready: true,
         stdin_eof: false,
-        history: Some(Vec::new()),
+        history: (cfg.fanout == Fanout::Stdio).then(Vec::new),
         history_len: 0,
         stdout: VecDeque::new(),
         stdout_queued: 0,
         stdout_ready: true,
         accept_paused_until: None,
+        emfile_reported: false,
         buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
     };
     hub.run()
@@ -151,15 +205,19 @@ impl Hub<'_> {
         let mut events = Events::with_capacity(1024);
         let mut touched: Vec<usize> = Vec::new();
         loop {
-            let timeout = self
-                .accept_paused_until
-                .map(|t| t.saturating_duration_since(Instant::now()));
+            let timeout = if self.again.is_empty() {
+                self.accept_paused_until
+                    .map(|t| t.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(ev_err(e)),
             }
             touched.clear();
+            touched.append(&mut self.again);
             let mut accept = false;
             for ev in events.iter() {
                 match ev.token() {
@@ -188,26 +246,19 @@ impl Hub<'_> {
                 accept = true;
             }
             if accept && self.accept_paused_until.is_none() {
-                self.accept_all(&mut touched);
+                self.accept_all();
             }
-            if self.read_stdin() {
-                // New broadcast data: every client may have something to send.
-                touched.extend(
-                    self.clients
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, c)| c.as_ref().map(|_| i)),
-                );
-            }
+            self.read_stdin();
             touched.sort_unstable();
             touched.dedup();
             for &id in &touched {
-                self.service(id);
+                self.service(id, Turn::Full);
             }
-            let backlogged = self.stdout_queued >= STDOUT_QUEUE_LIMIT;
-            self.flush_stdout()?;
-            if backlogged && self.stdout_queued < STDOUT_QUEUE_LIMIT {
-                // Clients left unread while stdout was backed up.
+            self.serve_woken();
+            self.flush_stdout();
+            if self.starved && !self.sink_full() {
+                // Clients left unread while their data had nowhere to go.
+                self.starved = false;
                 let waiting: Vec<usize> = self
                     .clients
                     .iter()
@@ -217,206 +268,162 @@ impl Hub<'_> {
                     })
                     .collect();
                 for id in waiting {
-                    self.service(id);
+                    self.service(id, Turn::Full);
                 }
-                self.flush_stdout()?;
+                self.serve_woken();
+                self.flush_stdout();
             }
         }
     }
 
-    fn accept_all(&mut self, touched: &mut Vec<usize>) {
-        for i in 0..self.listeners.socks.len() {
-            loop {
-                let (fd, local) = &self.listeners.socks[i];
-                let local = *local;
-                match net::accept(fd) {
-                    Ok((conn, peer)) => {
-                        if let Some(id) = self.admit(conn, peer, local) {
-                            if self.stdin_eof {
-                                touched.push(id);
-                            }
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e)
-                        if matches!(
-                            e.raw_os_error(),
-                            Some(nix::libc::EMFILE) | Some(nix::libc::ENFILE)
-                        ) =>
-                    {
-                        // Out of descriptors: keep the clients we have and retry soon.
-                        self.log
-                            .info(format!("Ncat: accept: {}; retrying.", describe(&e)));
-                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                        return;
-                    }
-                    Err(e) => {
-                        self.log.debug(format!("accept: {}", describe(&e)));
-                        break;
-                    }
-                }
+    /// Send to the clients that were given data; sending may close clients,
+    /// whose departure (in chat mode) is news for the others.
+    fn serve_woken(&mut self) {
+        while !self.woken.is_empty() {
+            let mut woken = std::mem::take(&mut self.woken);
+            woken.sort_unstable();
+            woken.dedup();
+            for &id in &woken {
+                self.service(id, Turn::SendOnly);
+            }
+            woken.clear();
+            if self.woken.is_empty() {
+                // Keep the allocation.
+                self.woken = woken;
             }
         }
     }
 
-    /// A new connection: checked against the access list and `-m`, then set up.
-    fn admit(
-        &mut self,
-        conn: OwnedFd,
-        peer: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-    ) -> Option<usize> {
-        if let (Some(acl), Some(p)) = (&self.cfg.access, peer) {
-            if !acl.permits(p.ip()) {
-                self.log.connection_denied(&p, local.as_ref());
-                return None;
-            }
+    /// Whether client data has nowhere to go for now.
+    fn sink_full(&self) -> bool {
+        match self.fanout {
+            Fanout::Stdio => self.stdout_queued >= STDOUT_QUEUE_LIMIT,
+            Fanout::Broker | Fanout::Chat => self.some_queue_full(),
         }
-        if self.count >= self.cfg.max_conns {
-            self.log.info(format!(
-                "Ncat: New connection denied: connection limit reached ({})",
-                self.cfg.max_conns
-            ));
-            return None;
-        }
-        self.log.connection_from(peer.as_ref(), local.as_ref());
-        let transport = match &self.tls {
-            Some(server) => match rustls::ServerConnection::new(Arc::clone(server)) {
-                Ok(c) => Transport::Tls(Box::new(Tls::new(c.into(), conn, None))),
-                Err(e) => {
-                    self.log.info(format!("Ncat: {e}"));
-                    return None;
-                }
-            },
-            None => Transport::Plain {
-                fd: conn,
-                datagram: false,
-            },
-        };
-        let id = self.free.pop().unwrap_or_else(|| {
-            self.clients.push(None);
-            self.clients.len() - 1
-        });
-        let raw = transport.fd().as_raw_fd();
-        if let Err(e) = self.poll.registry().register(
-            &mut SourceFd(&raw),
-            Token(FIRST_CLIENT + id),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            self.log.info(format!("Ncat: {}", describe(&e)));
-            self.free.push(id);
-            return None;
-        }
-        let mut client = Client {
-            transport,
-            queue: VecDeque::new(),
-            offset: 0,
-            queued: 0,
-            // epoll reports whatever is already pending when the socket is
-            // registered, so there is nothing to try before the first event.
-            readable: false,
-            writable: true,
-            read_eof: false,
-            write_shut: false,
-        };
-        // A client that arrives after stdin ended gets all of it again.
-        if self.stdin_eof {
-            for chunk in self.history.iter().flatten() {
-                client.queued += chunk.len();
-                client.queue.push_back(Rc::clone(chunk));
-            }
-        }
-        self.clients[id] = Some(client);
-        self.count += 1;
-        Some(id)
     }
 
-    /// Read stdin and queue it for every client. Returns whether anything was
-    /// queued (or stdin ended).
-    fn read_stdin(&mut self) -> bool {
+    fn some_queue_full(&self) -> bool {
+        self.clients
+            .iter()
+            .flatten()
+            .any(|c| c.queued >= CLIENT_QUEUE_LIMIT)
+    }
+
+    /// Queue `msg` for every client in the table that still takes data (a
+    /// client being served is out of the table, so a sender never gets its own
+    /// data back) and log it once as sent.
+    fn broadcast(&mut self, msg: Rc<[u8]>) {
+        if msg.is_empty() {
+            return;
+        }
+        if let Some(d) = self.dump.as_deref_mut() {
+            d.sent(&msg);
+        }
+        for (id, slot) in self.clients.iter_mut().enumerate() {
+            let Some(c) = slot else { continue };
+            if c.write_shut {
+                continue;
+            }
+            if c.queue.is_empty() {
+                self.woken.push(id);
+            }
+            c.queued += msg.len();
+            c.queue.push_back(Rc::clone(&msg));
+        }
+    }
+
+    /// Read stdin and queue it for every client.
+    fn read_stdin(&mut self) {
         // Like ncat, stdin waits for a first client rather than being lost.
         if !self.cfg.eof.read_stdin || self.stdin_eof || self.count == 0 {
-            return false;
+            return;
         }
-        let mut any = false;
-        while self.stdin_ready
-            && !self.stdin_eof
-            && self
-                .clients
-                .iter()
-                .flatten()
-                .all(|c| c.queued < CLIENT_QUEUE_LIMIT)
-        {
+        let chunk = match self.fanout {
+            Fanout::Chat => chat::CHUNK,
+            _ => READ_CHUNK,
+        };
+        while self.stdin_ready && !self.stdin_eof && !self.some_queue_full() {
             if self.stdio.input == FdKind::Tty
                 && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN)
             {
                 self.stdin_ready = false;
                 break;
             }
-            match sys::read(sys::stdin_fd(), &mut self.buf) {
-                Ok(0) => {
-                    self.stdin_eof = true;
-                    any = true;
-                }
+            match sys::read(sys::stdin_fd(), &mut self.buf[..chunk]) {
+                Ok(0) => self.end_of_stdin(),
                 Ok(n) => {
-                    let chunk: Rc<[u8]> = Rc::from(&self.buf[..n]);
-                    self.remember(&chunk);
-                    for c in self.clients.iter_mut().flatten() {
-                        c.queued += n;
-                        c.queue.push_back(Rc::clone(&chunk));
-                    }
-                    any = true;
+                    let data = &self.buf[..n];
+                    let msg: Rc<[u8]> = match self.fanout {
+                        Fanout::Chat => chat::message(chat::STDIN_USER, data).into(),
+                        _ => Rc::from(data),
+                    };
+                    self.remember(&msg);
+                    self.broadcast(msg);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.stdin_ready = false,
                 // An unreadable stdin has ended, as far as anyone can tell.
-                Err(_) => {
-                    self.stdin_eof = true;
-                    any = true;
-                }
+                Err(_) => self.end_of_stdin(),
             }
         }
-        any
+    }
+
+    fn end_of_stdin(&mut self) {
+        self.stdin_eof = true;
+        if self.fanout == Fanout::Stdio {
+            // Every client may now be due its half-close.
+            self.woken.extend(
+                self.clients
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| c.as_ref().map(|_| i)),
+            );
+        }
     }
 
     fn remember(&mut self, chunk: &Rc<[u8]>) {
+        let Some(h) = self.history.as_mut() else {
+            return;
+        };
         self.history_len += chunk.len();
         if self.history_len > REPLAY_LIMIT {
             self.history = None;
-        } else if let Some(h) = self.history.as_mut() {
+        } else {
             h.push(Rc::clone(chunk));
         }
     }
 
     /// Move what can move for one client; close it when it is done.
-    fn service(&mut self, id: usize) {
+    fn service(&mut self, id: usize, turn: Turn) {
         let Some(Some(mut c)) = self.clients.get_mut(id).map(Option::take) else {
             return;
         };
-        let keep = self.step(&mut c);
+        let keep = self.step(id, &mut c, turn);
         if keep {
             self.clients[id] = Some(c);
-        } else {
-            // Closing the socket also takes it out of the epoll set.
-            drop(c);
-            self.free.push(id);
-            self.count -= 1;
+            return;
+        }
+        let user = c.user();
+        // Closing the socket also takes it out of the epoll set.
+        drop(c);
+        self.free.push(id);
+        self.count -= 1;
+        if self.fanout == Fanout::Chat {
+            self.broadcast(chat::disconnected(user).into());
         }
     }
 
     /// Returns whether the client stays.
-    fn step(&mut self, c: &mut Client) -> bool {
+    fn step(&mut self, id: usize, c: &mut Client, turn: Turn) -> bool {
+        let mut budget = if turn == Turn::Full { READ_BUDGET } else { 0 };
         loop {
             let mut moved = false;
-            // Broadcast data to the client.
+            // Queued data to the client.
             while c.writable {
-                let Some(chunk) = c.queue.front().cloned() else {
+                let Some(chunk) = c.queue.front() else {
                     break;
                 };
                 match c.transport.write(&chunk[c.offset..]) {
                     Ok(n) => {
-                        if let Some(d) = self.dump.as_deref_mut() {
-                            d.sent(&chunk[c.offset..c.offset + n]);
-                        }
                         c.offset += n;
                         c.queued -= n;
                         moved = true;
@@ -429,7 +436,8 @@ impl Hub<'_> {
                     Err(e) => return self.client_gone(&e),
                 }
             }
-            if c.queue.is_empty()
+            if self.fanout == Fanout::Stdio
+                && c.queue.is_empty()
                 && self.stdin_eof
                 && !c.write_shut
                 && self.cfg.eof.shutdown_on_stdin_eof
@@ -437,18 +445,22 @@ impl Hub<'_> {
                 c.write_shut = true;
                 let _ = c.transport.shutdown_write();
             }
-            // What the client sends goes to stdout.
-            while c.readable && !c.read_eof && self.stdout_queued < STDOUT_QUEUE_LIMIT {
-                match c.transport.read(&mut self.buf) {
-                    Ok(0) => c.read_eof = true,
+            // What the client sends.
+            while c.readable && !c.read_eof && budget > 0 {
+                if self.sink_full() {
+                    self.starved = true;
+                    break;
+                }
+                match self.receive(c) {
+                    Ok(0) => {
+                        c.read_eof = true;
+                        // A broker closes a client as soon as it has finished.
+                        if self.fanout != Fanout::Stdio {
+                            return false;
+                        }
+                    }
                     Ok(n) => {
-                        if let Some(d) = self.dump.as_deref_mut() {
-                            d.received(&self.buf[..n]);
-                        }
-                        if self.cfg.eof.write_stdout {
-                            self.stdout_queued += n;
-                            self.stdout.push_back(self.buf[..n].to_vec());
-                        }
+                        budget = budget.saturating_sub(n);
                         moved = true;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readable = false,
@@ -469,9 +481,46 @@ impl Hub<'_> {
                 return false;
             }
             if !moved {
+                if turn == Turn::Full && budget == 0 && c.readable && !c.read_eof {
+                    // More to read: its turn comes again after the others'.
+                    self.again.push(id);
+                }
                 return true;
             }
         }
+    }
+
+    /// Read once from `c` and pass the data on; returns what `read` returned.
+    fn receive(&mut self, c: &mut Client) -> io::Result<usize> {
+        let chunk = match self.fanout {
+            Fanout::Chat => chat::CHUNK,
+            _ => READ_CHUNK,
+        };
+        let n = c.transport.read(&mut self.buf[..chunk])?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let data = &self.buf[..n];
+        if let Some(d) = self.dump.as_deref_mut() {
+            d.received(data);
+        }
+        match self.fanout {
+            Fanout::Stdio => {
+                if self.cfg.eof.write_stdout {
+                    self.stdout_queued += n;
+                    self.stdout.push_back(data.to_vec());
+                }
+            }
+            Fanout::Broker => {
+                let msg = Rc::from(data);
+                self.broadcast(msg);
+            }
+            Fanout::Chat => {
+                let msg = chat::message(c.user(), data).into();
+                self.broadcast(msg);
+            }
+        }
+        Ok(n)
     }
 
     fn client_gone(&self, e: &io::Error) -> bool {
@@ -479,7 +528,7 @@ impl Hub<'_> {
         false
     }
 
-    fn flush_stdout(&mut self) -> Result<()> {
+    fn flush_stdout(&mut self) {
         while self.stdout_ready {
             let Some(front) = self.stdout.front_mut() else {
                 break;
@@ -509,6 +558,5 @@ impl Hub<'_> {
                 }
             }
         }
-        Ok(())
     }
 }

@@ -1,0 +1,167 @@
+//! Taking clients in: accept, `--allow`/`--deny`, `-m`, and running out of
+//! descriptors.
+//!
+//! The listeners are edge-triggered, so every accept loop runs until the
+//! backlog is empty or accept fails in a way that needs time to pass: out of
+//! descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). Then the
+//! hub keeps serving the clients it has and tries again after
+//! `ACCEPT_BACKOFF`; the connections wait in the kernel's backlog meanwhile.
+
+use super::{chat, Client, Hub, FIRST_CLIENT};
+use crate::config::{Fanout, Personality};
+use crate::log::describe;
+use crate::net;
+use crate::relay::transport::Tls;
+use crate::relay::Transport;
+use mio::unix::SourceFd;
+use mio::{Interest, Token};
+use nix::libc;
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Pause after accept fails for lack of descriptors or memory.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+impl Hub<'_> {
+    pub(super) fn accept_all(&mut self) {
+        for i in 0..self.listeners.socks.len() {
+            loop {
+                let (fd, local) = &self.listeners.socks[i];
+                let local = *local;
+                match net::accept(fd) {
+                    Ok((conn, peer)) => {
+                        self.emfile_reported = false;
+                        self.admit(conn, peer, local);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // The client gave up while it waited in the backlog.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                        ) || e.raw_os_error() == Some(libc::EPROTO) =>
+                    {
+                        continue
+                    }
+                    Err(e) => {
+                        // Out of descriptors (or worse): keep the clients we
+                        // have and retry soon; said once per episode.
+                        if !self.emfile_reported {
+                            self.emfile_reported = true;
+                            self.log
+                                .info(format!("Ncat: accept: {}; retrying.", describe(&e)));
+                        }
+                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A new connection: checked against the access list and `-m`, then set up.
+    fn admit(&mut self, conn: OwnedFd, peer: Option<SocketAddr>, local: Option<SocketAddr>) {
+        if let (Some(acl), Some(p)) = (&self.cfg.access, peer) {
+            if !acl.permits(p.ip()) {
+                self.log.connection_denied(&p, local.as_ref());
+                return;
+            }
+        }
+        if self.count >= self.cfg.max_conns {
+            self.log.info(format!(
+                "Ncat: New connection denied: connection limit reached ({})",
+                self.cfg.max_conns
+            ));
+            return;
+        }
+        let user = conn.as_raw_fd();
+        let addr = peer.map(|p| p.ip().to_canonical());
+        match (self.fanout, self.cfg.personality, addr, peer) {
+            (Fanout::Chat, Personality::Ncat, Some(ip), Some(p)) => {
+                self.log.info(format!(
+                    "Ncat: Connection from {ip} on file descriptor {user}."
+                ));
+                self.log.info(format!(
+                    "Ncat: Connection from {}.",
+                    crate::log::ncat_addr(&p)
+                ));
+            }
+            _ => self.log.connection_from(peer.as_ref(), local.as_ref()),
+        }
+        let transport = match &self.tls {
+            Some(server) => match rustls::ServerConnection::new(Arc::clone(server)) {
+                Ok(c) => Transport::Tls(Box::new(Tls::new(c.into(), conn, None))),
+                Err(e) => {
+                    self.log.info(format!("Ncat: {e}"));
+                    return;
+                }
+            },
+            None => Transport::Plain {
+                fd: conn,
+                datagram: false,
+            },
+        };
+        let id = self.free.pop().unwrap_or_else(|| {
+            self.clients.push(None);
+            self.clients.len() - 1
+        });
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&user),
+            Token(FIRST_CLIENT + id),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.log.info(format!("Ncat: {}.", describe(&e)));
+            self.free.push(id);
+            return;
+        }
+        let mut client = Client {
+            transport,
+            queue: VecDeque::new(),
+            offset: 0,
+            queued: 0,
+            peer: addr,
+            // epoll reports whatever is already pending when the socket is
+            // registered, so there is nothing to try before the first event.
+            readable: false,
+            writable: true,
+            read_eof: false,
+            write_shut: false,
+        };
+        if self.stdin_eof && self.fanout == Fanout::Stdio {
+            // A client that arrives after stdin ended gets all of it again,
+            // then its half-close.
+            for chunk in self.history.iter().flatten() {
+                client.queued += chunk.len();
+                client.queue.push_back(Rc::clone(chunk));
+            }
+            self.woken.push(id);
+        }
+        if self.fanout == Fanout::Chat {
+            let mut others: Vec<(i32, String)> = self
+                .clients
+                .iter()
+                .flatten()
+                .map(|c| (c.user(), chat_addr(c)))
+                .collect();
+            let news = chat::connected(&chat_addr(&client), user);
+            self.clients[id] = Some(client);
+            self.broadcast(news.into());
+            self.broadcast(chat::already_connected(&mut others).into());
+        } else {
+            self.clients[id] = Some(client);
+        }
+        self.count += 1;
+    }
+}
+
+/// How chat announcements name a client's address (a Unix socket client has
+/// none; ncat refuses to broker those at all).
+fn chat_addr(c: &Client) -> String {
+    c.peer
+        .map_or_else(|| "localhost".to_string(), |ip| ip.to_string())
+}
