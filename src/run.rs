@@ -244,7 +244,7 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     }
     // A broker serves its clients together in every personality.
     if cfg.keep_open && (cfg.personality != Personality::OpenBsd || cfg.fanout != Fanout::Stdio) {
-        return hub::serve(cfg, log, stdio, listeners, server, dump);
+        return hub::serve(cfg, log, stdio, listeners, server, dump, hooks);
     }
     if cfg.keep_open {
         // OpenBSD's -k: one client after another, the next waiting in the backlog.

@@ -574,11 +574,8 @@ fn later_issue_long_options_are_not_supported_yet() {
         &["--proxy-type", "http"],
         &["--proxy-auth", "user:pass"],
         &["--proxy-dns", "local"],
-        &["--broker"],
-        &["--chat"],
         &["--sctp"],
         &["--vsock"],
-        &["--on-close", "true"],
     ] {
         rejected_everywhere(opt);
     }

@@ -718,3 +718,67 @@ fn openbsd_keep_open_serves_clients_one_after_another() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// --on-close
+
+/// Each client that has gone, and each one refused, is reported to the hook,
+/// in order, with what it sent.
+#[test]
+fn on_close_hooks_hear_of_every_client() {
+    let dir = TempDir::new();
+    let log = dir.join("hook.log");
+    let hook = dir.join("hook.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\n{{ printf '%s %s %s %s|' \"$RNC_CLOSE_REASON\" \"$RNC_BYTES_IN\" \
+             \"$RNC_BYTES_OUT\" \"$NCAT_REMOTE_ADDR\"; cat; echo; }} >> '{}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut s = rnc(
+        &[
+            "-lk",
+            "-m",
+            "1",
+            "--deny",
+            "::1",
+            "--on-close",
+            hook.to_str().unwrap(),
+            "0",
+        ],
+        In::Data(b"resp\n".to_vec()),
+    );
+    let hook_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let mut want = String::new();
+    let expect = |line: &str, want: &mut String| {
+        want.push_str(line);
+        wait_for(&format!("hook log {want:?}"), FAIL, || hook_log() == *want);
+    };
+
+    let mut a = s.connect(V4);
+    send(&mut a, b"req a\n");
+    assert_eq!(read_to_eof(&mut a, FAIL, "a"), b"resp\n");
+    drop(a);
+    expect("eof 6 5 127.0.0.1|req a\n\n", &mut want);
+
+    let mut b = s.connect(V4);
+    s.wait_admitted(2);
+    let mut c = s.connect(V4);
+    expect_closed(&mut c, "c, over -m 1");
+    expect("limit 0 0 127.0.0.1|\n", &mut want);
+    let mut d = s.connect(V6);
+    expect_closed(&mut d, "d, denied");
+    expect("denied 0 0 ::1|\n", &mut want);
+
+    send(&mut b, b"req b\n");
+    b.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_eof(&mut b, FAIL, "b"), b"resp\n");
+    expect("eof 6 5 127.0.0.1|req b\n\n", &mut want);
+    let done = s.p.kill();
+    done.no_panic();
+    assert_eq!(done.stdout_str(), "req a\nreq b\n");
+}

@@ -7,7 +7,8 @@
 //! hub keeps serving the clients it has and tries again after
 //! `ACCEPT_BACKOFF`; the connections wait in the kernel's backlog meanwhile.
 
-use super::{chat, Client, Hub, FIRST_CLIENT};
+use super::{chat, Client, Hub, Tap, FIRST_CLIENT};
+use crate::child::ConnInfo;
 use crate::config::{Fanout, Personality};
 use crate::log::describe;
 use crate::net;
@@ -18,7 +19,7 @@ use mio::{Interest, Token};
 use nix::libc;
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ impl Hub<'_> {
                         self.admit(conn, peer, local);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // The listener was shut for an orderly exit (see `signals`).
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
                     // The client gave up while it waited in the backlog.
                     Err(e)
                         if matches!(
@@ -66,9 +69,16 @@ impl Hub<'_> {
 
     /// A new connection: checked against the access list and `-m`, then set up.
     fn admit(&mut self, conn: OwnedFd, peer: Option<SocketAddr>, local: Option<SocketAddr>) {
+        let info = ConnInfo {
+            local: net::local_addr(&conn),
+            remote: peer,
+            proto: self.cfg.proto,
+        };
         if let (Some(acl), Some(p)) = (&self.cfg.access, peer) {
             if !acl.permits(p.ip()) {
                 self.log.connection_denied(&p, local.as_ref());
+                drop(conn);
+                self.refused(info, "denied");
                 return;
             }
         }
@@ -77,6 +87,8 @@ impl Hub<'_> {
                 "Ncat: New connection denied: connection limit reached ({})",
                 self.cfg.max_conns
             ));
+            drop(conn);
+            self.refused(info, "limit");
             return;
         }
         let user = conn.as_raw_fd();
@@ -124,13 +136,22 @@ impl Hub<'_> {
             queue: VecDeque::new(),
             offset: 0,
             queued: 0,
-            peer: addr,
             // epoll reports whatever is already pending when the socket is
             // registered, so there is nothing to try before the first event.
             readable: false,
             writable: true,
             read_eof: false,
             write_shut: false,
+            tap: self.hooks.as_ref().map(|_| {
+                Box::new(Tap {
+                    info,
+                    started: Instant::now(),
+                    bytes_in: 0,
+                    bytes_out: 0,
+                    payload: Vec::new(),
+                    reason: "eof",
+                })
+            }),
         };
         if self.stdin_eof && self.fanout == Fanout::Stdio {
             // A client that arrives after stdin ended gets all of it again,
@@ -146,9 +167,9 @@ impl Hub<'_> {
                 .clients
                 .iter()
                 .flatten()
-                .map(|c| (c.user(), chat_addr(c)))
+                .map(|c| (c.user(), chat_addr(peer_ip(c))))
                 .collect();
-            let news = chat::connected(&chat_addr(&client), user);
+            let news = chat::connected(&chat_addr(addr), user);
             self.clients[id] = Some(client);
             self.broadcast(news.into());
             self.broadcast(chat::already_connected(&mut others).into());
@@ -159,9 +180,28 @@ impl Hub<'_> {
     }
 }
 
-/// How chat announcements name a client's address (a Unix socket client has
-/// none; ncat refuses to broker those at all).
-fn chat_addr(c: &Client) -> String {
-    c.peer
-        .map_or_else(|| "localhost".to_string(), |ip| ip.to_string())
+impl Hub<'_> {
+    /// A connection closed unserved, for `--on-close`.
+    fn refused(&self, info: ConnInfo, reason: &'static str) {
+        if let Some(tx) = &self.hooks {
+            let _ = tx.send(Some(crate::run::failed_event(info, reason)));
+        }
+    }
+}
+
+/// A client's address, asked of its socket (kept nowhere: chat mode alone
+/// needs it, and only when someone arrives).
+fn peer_ip(c: &Client) -> Option<IpAddr> {
+    let fd = c.transport.fd();
+    socket2::SockRef::from(&fd)
+        .peer_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map(|a| a.ip().to_canonical())
+}
+
+/// How chat announcements name an address (a Unix socket client has none;
+/// ncat refuses to broker those at all).
+fn chat_addr(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "localhost".to_string(), |ip| ip.to_string())
 }

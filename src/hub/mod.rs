@@ -29,14 +29,18 @@
 //! brokering, another client's queue full). Each client is read at most
 //! `READ_BUDGET` bytes per turn of the loop, so one fast sender cannot starve
 //! the others. `-o`/`-x` log each broadcast once, as ncat does, and each read
-//! from a client.
+//! from a client. With `--on-close`, every client that has gone (or was
+//! refused: `denied`, `limit`) is handed to the hook queue, with what it sent
+//! up to `--hook-max-input`.
 
 mod accept;
 pub mod chat;
 
+use crate::child::ConnInfo;
 use crate::config::{Config, Fanout};
 use crate::dump::Dump;
 use crate::error::{Error, Result};
+use crate::hook;
 use crate::log::{describe, Log};
 use crate::net::Listeners;
 use crate::relay::{Stdio, Transport};
@@ -46,7 +50,6 @@ use mio::{Events, Interest, Poll, Token};
 use nix::poll::PollFlags;
 use std::collections::VecDeque;
 use std::io;
-use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -73,12 +76,23 @@ struct Client {
     queue: VecDeque<Rc<[u8]>>,
     offset: usize,
     queued: usize,
-    /// The address announced in chat mode.
-    peer: Option<IpAddr>,
     readable: bool,
     writable: bool,
     read_eof: bool,
     write_shut: bool,
+    /// With `--on-close`: what the hook will be told.
+    tap: Option<Box<Tap>>,
+}
+
+/// A client as `--on-close` sees it.
+struct Tap {
+    info: ConnInfo,
+    started: Instant,
+    bytes_in: u64,
+    bytes_out: u64,
+    /// What the client sent, up to `--hook-max-input`.
+    payload: Vec<u8>,
+    reason: &'static str,
 }
 
 impl Client {
@@ -107,6 +121,8 @@ struct Hub<'a> {
     listeners: Listeners,
     tls: Option<Arc<rustls::ServerConfig>>,
     dump: Option<&'a mut Dump>,
+    /// `--on-close`: where closed clients are reported.
+    hooks: Option<hook::Sender>,
     clients: Vec<Option<Client>>,
     free: Vec<usize>,
     count: usize,
@@ -142,6 +158,7 @@ pub fn serve(
     listeners: Listeners,
     tls: Option<Arc<rustls::ServerConfig>>,
     dump: Option<&mut Dump>,
+    hooks: Option<hook::Sender>,
 ) -> Result<i32> {
     let poll = Poll::new().map_err(ev_err)?;
     for (i, (fd, _)) in listeners.socks.iter().enumerate() {
@@ -180,6 +197,7 @@ pub fn serve(
         listeners,
         tls,
         dump,
+        hooks,
         clients: Vec::new(),
         free: Vec::new(),
         count: 0,
@@ -403,12 +421,29 @@ impl Hub<'_> {
             return;
         }
         let user = c.user();
+        let tap = c.tap.take();
+        let (tls_sni, tls_alpn) = match tap {
+            Some(_) => c.transport.tls_names(),
+            None => (None, None),
+        };
         // Closing the socket also takes it out of the epoll set.
         drop(c);
         self.free.push(id);
         self.count -= 1;
         if self.fanout == Fanout::Chat {
             self.broadcast(chat::disconnected(user).into());
+        }
+        if let (Some(tx), Some(t)) = (&self.hooks, tap) {
+            let _ = tx.send(Some(hook::Event {
+                info: t.info,
+                bytes_in: t.bytes_in,
+                bytes_out: t.bytes_out,
+                duration: t.started.elapsed(),
+                reason: t.reason,
+                payload: t.payload,
+                tls_sni,
+                tls_alpn,
+            }));
         }
     }
 
@@ -424,6 +459,9 @@ impl Hub<'_> {
                 };
                 match c.transport.write(&chunk[c.offset..]) {
                     Ok(n) => {
+                        if let Some(t) = c.tap.as_deref_mut() {
+                            t.bytes_out += n as u64;
+                        }
                         c.offset += n;
                         c.queued -= n;
                         moved = true;
@@ -433,7 +471,7 @@ impl Hub<'_> {
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.writable = false,
-                    Err(e) => return self.client_gone(&e),
+                    Err(e) => return self.client_gone(c, &e),
                 }
             }
             if self.fanout == Fanout::Stdio
@@ -464,12 +502,12 @@ impl Hub<'_> {
                         moved = true;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readable = false,
-                    Err(e) => return self.client_gone(&e),
+                    Err(e) => return self.client_gone(c, &e),
                 }
             }
             let flushed = match c.transport.flush() {
                 Ok(f) => f,
-                Err(e) => return self.client_gone(&e),
+                Err(e) => return self.client_gone(c, &e),
             };
             if c.transport.take_unstalled() {
                 c.writable = true;
@@ -504,6 +542,11 @@ impl Hub<'_> {
         if let Some(d) = self.dump.as_deref_mut() {
             d.received(data);
         }
+        if let Some(t) = c.tap.as_deref_mut() {
+            t.bytes_in += n as u64;
+            let room = self.cfg.on_close.as_ref().map_or(0, |h| h.max_input) - t.payload.len();
+            t.payload.extend_from_slice(&data[..n.min(room)]);
+        }
         match self.fanout {
             Fanout::Stdio => {
                 if self.cfg.eof.write_stdout {
@@ -523,8 +566,11 @@ impl Hub<'_> {
         Ok(n)
     }
 
-    fn client_gone(&self, e: &io::Error) -> bool {
+    fn client_gone(&self, c: &mut Client, e: &io::Error) -> bool {
         self.log.info(format!("Ncat: {}.", describe(e)));
+        if let Some(t) = c.tap.as_deref_mut() {
+            t.reason = "reset";
+        }
         false
     }
 
@@ -558,5 +604,18 @@ impl Hub<'_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle client costs its slot in the table (and its socket): keep it
+    /// small, for the C10k case (scripts/c10k.py).
+    #[test]
+    fn an_idle_client_is_small() {
+        let size = std::mem::size_of::<Option<Client>>();
+        assert!(size <= 96, "a client slot takes {size} bytes");
     }
 }
