@@ -474,15 +474,6 @@ impl Hub<'_> {
                     Err(e) => return self.client_gone(c, &e),
                 }
             }
-            if self.fanout == Fanout::Stdio
-                && c.queue.is_empty()
-                && self.stdin_eof
-                && !c.write_shut
-                && self.cfg.eof.shutdown_on_stdin_eof
-            {
-                c.write_shut = true;
-                let _ = c.transport.shutdown_write();
-            }
             // What the client sends.
             while c.readable && !c.read_eof && budget > 0 {
                 if self.sink_full() {
@@ -509,6 +500,20 @@ impl Hub<'_> {
                 Ok(f) => f,
                 Err(e) => return self.client_gone(c, &e),
             };
+            // Everything of a finished stdin is out: half-close. "Out" includes
+            // the transport — a TLS client must first have finished its
+            // handshake, or close_notify would overtake the reply.
+            if self.fanout == Fanout::Stdio
+                && c.queue.is_empty()
+                && flushed
+                && self.stdin_eof
+                && !c.write_shut
+                && self.cfg.eof.shutdown_on_stdin_eof
+            {
+                c.write_shut = true;
+                let _ = c.transport.shutdown_write();
+                let _ = c.transport.flush();
+            }
             if c.transport.take_unstalled() {
                 c.writable = true;
                 continue;
