@@ -758,6 +758,62 @@ pub const DOC_SECTIONS: &[DocSection] = &[
         ],
     },
     DocSection {
+        title: "TLS",
+        intro: "--ssl uses rustls (TLS 1.2 and 1.3). At the end of stdin rnc sends close_notify \
+                and keeps reading until the peer's close_notify or EOF, so a reply sent after \
+                the request still arrives. Without --ssl-verify the peer's certificate is not \
+                checked (as in ncat); -v describes it.",
+        items: &[
+            (
+                "certificate renewal",
+                "A listener re-reads --ssl-cert and --ssl-key when they change on disk (size, \
+                 modification time or inode, checked at most once a second when a client \
+                 connects): new connections get the new certificate, open ones keep theirs, and \
+                 nothing restarts. A pair that does not load (half-written, key not matching) \
+                 leaves the old one in service and is reported once under -v. This is what \
+                 acme.sh renewals need.",
+            ),
+            (
+                "temporary certificate",
+                "A listener without --ssl-cert generates a self-signed ECDSA P-256 \
+                 certificate for the listen address (or localhost); -v prints its SHA-1 \
+                 fingerprint.",
+            ),
+            ("DTLS", "--ssl with -u is refused: rustls has no DTLS."),
+        ],
+    },
+    DocSection {
+        title: "PROGRAMS AND HOOKS",
+        intro: "",
+        items: &[
+            (
+                "-e, -c",
+                "One child per connection. Its stdin and stdout are pipes joined to the \
+                 socket; the client's EOF closes its stdin, its output's end half-closes the \
+                 socket. It sees only fds 0, 1 and 2, NCAT_LOCAL_ADDR, NCAT_LOCAL_PORT, \
+                 NCAT_REMOTE_ADDR, NCAT_REMOTE_PORT and NCAT_PROTO. A child still running 2 s \
+                 after its conversation ended is sent SIGTERM, then SIGKILL; all are reaped. \
+                 rnc's exit status does not depend on the child's (as in ncat).",
+            ),
+            (
+                "--on-close HOOK",
+                "HOOK is the path of a file (relative to the starting directory) — run \
+                 directly if executable, else with bash (or /bin/sh) — or otherwise a \
+                 /bin/sh -c command line. It gets the client's bytes on stdin (at most \
+                 --hook-max-input) and NCAT_* plus RNC_BYTES_IN, RNC_BYTES_OUT, \
+                 RNC_DURATION_MS, RNC_CLOSE_REASON (eof, reset, timeout, limit, denied), \
+                 RNC_TLS_SNI and RNC_TLS_ALPN. Without -k rnc exits with the hook's status. \
+                 With -k hooks run one at a time, in order, on their own thread; on SIGTERM \
+                 or SIGINT rnc stops accepting, lets queued hooks finish and exits 0.",
+            ),
+            (
+                "canned replies",
+                "With -k, once stdin has ended every new client is sent all of it (up to \
+                 1 MiB) and then half-closed, so `rnc -lk < reply` answers every request.",
+            ),
+        ],
+    },
+    DocSection {
         title: "EXIT STATUS",
         intro: "",
         items: &[

@@ -120,6 +120,8 @@ pub fn run(spec: &HookSpec, ev: &Event) -> i32 {
                     "rnc: --on-close {name} : killed after {} ms",
                     t.as_millis()
                 ));
+                // Already reported as killed; not again as a failure.
+                return code;
             }
             code
         }

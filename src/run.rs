@@ -226,7 +226,6 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     // hooks run on their own thread, fed by every connection.
     let hooks = match (&cfg.on_close, cfg.keep_open) {
         (Some(spec), true) => {
-            let set = signals::block_termination();
             let queue = hook::Queue::start(spec.clone());
             let tx = queue.sender();
             let fds = listeners
@@ -234,7 +233,7 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
                 .iter()
                 .map(|(fd, _)| fd.as_raw_fd())
                 .collect();
-            signals::shutdown_on_termination(set, fds, queue);
+            signals::shutdown_on_termination(fds, queue);
             Some(tx)
         }
         _ => None,

@@ -2,31 +2,53 @@
 //! accepting, let the hook that is running (and those already queued) finish —
 //! each bounded by `--hook-timeout` — then exit 0.
 //!
-//! The signals are blocked in every thread and taken by one thread with
-//! sigwait(2), so no work happens in a signal handler.
+//! The handler only writes the signal number to a pipe; a thread of its own
+//! reads it and does the work. (Signals are not blocked: children would
+//! inherit the mask and ignore the SIGTERM that `--hook-timeout` sends.)
 
 use crate::hook::Queue;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use std::os::fd::RawFd;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use std::os::fd::{AsFd, IntoRawFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Call before any other thread starts: the mask is inherited.
-pub fn block_termination() -> SigSet {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGINT);
-    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
-    set
+static PIPE_W: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_termination(sig: nix::libc::c_int) {
+    let fd = PIPE_W.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let b = [sig as u8];
+        // SAFETY: write(2) is async-signal-safe; `b` outlives the call.
+        unsafe { nix::libc::write(fd, b.as_ptr().cast(), 1) };
+    }
 }
 
-/// Wait for SIGTERM/SIGINT on a thread of its own; then shut the listening
-/// sockets for reading (accept stops, new clients are refused), finish the
-/// hooks and exit.
-pub fn shutdown_on_termination(set: SigSet, listeners: Vec<RawFd>, hooks: Queue) {
+/// On SIGTERM/SIGINT: shut the listening sockets for reading (accept stops,
+/// new clients are refused), finish the hooks and exit 0.
+pub fn shutdown_on_termination(listeners: Vec<RawFd>, hooks: Queue) {
+    let Ok((r, w)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+        crate::log::emit("rnc: signals : no pipe for orderly shutdown");
+        return;
+    };
+    PIPE_W.store(w.into_raw_fd(), Ordering::SeqCst);
+    let act = SigAction::new(
+        SigHandler::Handler(on_termination),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: the handler only calls write(2), which is async-signal-safe.
+        let _ = unsafe { sigaction(sig, &act) };
+    }
     let spawned = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if set.wait().is_err() {
-                return;
+            let mut b = [0u8; 1];
+            loop {
+                match nix::unistd::read(r.as_fd(), &mut b) {
+                    Ok(1) => break,
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    _ => return,
+                }
             }
             for fd in &listeners {
                 // SAFETY: shutdown(2) on descriptors the listener keeps open
