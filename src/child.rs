@@ -100,34 +100,74 @@ fn split(a: Option<SocketAddr>) -> (String, String) {
     }
 }
 
-/// Wait for `child` up to `grace`, then end it (SIGTERM, then SIGKILL) and
-/// reap it. Returns its exit code (128 + signal when killed by one).
+/// Wait for `child` up to `grace`, then end it (SIGTERM, then SIGKILL two
+/// seconds later) and reap it. Returns its exit code (128 + signal when killed
+/// by one). Waiting is a poll(2) on a pidfd: no sleeping loop.
 pub fn reap(child: &mut Child, grace: Duration) -> i32 {
-    let deadline = Instant::now() + grace;
-    let mut term_sent: Option<Instant> = None;
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => {
-                use std::os::unix::process::ExitStatusExt;
-                return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
-            }
-            Ok(None) => {}
-            Err(_) => return 1,
+    let pid = child.id() as i32;
+    let pidfd = pidfd_open(pid);
+    if !exited_within(child, pidfd.as_ref(), grace) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        if !exited_within(child, pidfd.as_ref(), Duration::from_secs(2)) {
+            let _ = child.kill();
         }
-        let now = Instant::now();
-        match term_sent {
-            None if now >= deadline => {
-                let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-                term_sent = Some(now);
-            }
-            Some(t) if now >= t + Duration::from_secs(2) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return 128 + 9;
-            }
-            _ => {}
+    }
+    match child.wait() {
+        Ok(st) => {
+            use std::os::unix::process::ExitStatusExt;
+            st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
         }
-        std::thread::sleep(Duration::from_millis(5));
+        Err(_) => 1,
+    }
+}
+
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open(2) returns a new descriptor or -1; no memory is passed.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
+}
+
+/// Whether the child has exited (and is ready to be reaped) within `limit`.
+fn exited_within(child: &mut Child, pidfd: Option<&OwnedFd>, limit: Duration) -> bool {
+    if let Ok(Some(_)) = child.try_wait() {
+        return true;
+    }
+    match pidfd {
+        Some(fd) => {
+            use std::os::fd::AsFd;
+            let ms = limit.as_millis().min(i32::MAX as u128) as i32;
+            let mut fds = [nix::poll::PollFd::new(
+                fd.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            let timeout =
+                nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::MAX);
+            let deadline = Instant::now() + limit;
+            loop {
+                match nix::poll::poll(&mut fds, timeout) {
+                    Ok(n) if n > 0 => return true,
+                    Err(nix::errno::Errno::EINTR) if Instant::now() < deadline => continue,
+                    _ => return false,
+                }
+            }
+        }
+        // Kernels without pidfd_open: poll the child every few milliseconds.
+        None => {
+            let deadline = Instant::now() + limit;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            false
+        }
     }
 }

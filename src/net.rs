@@ -356,6 +356,20 @@ pub fn listen(cfg: &Config, log: &Log) -> Result<Listeners> {
 }
 
 fn listen_inet(host: Option<&str>, port: u16, cfg: &Config, log: &Log) -> Result<Listeners> {
+    // Port 0 on both families: the port the system picked for IPv6 may be in
+    // use for IPv4. Pick again rather than quietly serving IPv6 only.
+    let dual_any = host.is_none() && port == 0 && cfg.family == Family::Any;
+    let mut attempt = 0;
+    loop {
+        let l = listen_inet_once(host, port, cfg, log)?;
+        attempt += 1;
+        if !dual_any || l.socks.len() == 2 || attempt == 16 {
+            return Ok(l);
+        }
+    }
+}
+
+fn listen_inet_once(host: Option<&str>, port: u16, cfg: &Config, log: &Log) -> Result<Listeners> {
     let ty = if cfg.proto == Proto::Udp {
         Type::DGRAM
     } else {
