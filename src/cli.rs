@@ -1287,10 +1287,10 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
             ),
         ));
     }
-    if keep_open && listen && udp {
+    if keep_open && listen && udp && m.string("exec").is_none() && m.string("sh-exec").is_none() {
         return Err(Error::usage(
             format!("{} with -u {}", m.name("keep-open"), m.name("listen")),
-            "not supported yet",
+            "not supported yet (except with --exec or --sh-exec)",
         ));
     }
     let exec = match (m.string("exec"), m.string("sh-exec")) {
@@ -1318,9 +1318,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
             "a broker relays between its clients and runs no program",
         ));
     }
-    if exec.is_some() && keep_open && listen && udp {
-        return Err(Error::usage("--exec with -u -l -k", "not supported yet"));
-    }
+
     let on_close = match m.string("on-close") {
         Some(hook) => Some(HookSpec {
             argv: crate::hook::resolve(hook)?,
@@ -2427,8 +2425,9 @@ mod tests {
             assert!(c.keep_open && c.eof.quit_on_socket_eof);
             assert_eq!(
                 err_p(p, &["-u", "-lk", "1234"]),
-                "rnc: -k with -u -l : not supported yet"
+                "rnc: -k with -u -l : not supported yet (except with --exec or --sh-exec)"
             );
+            assert!(cfg_p(p, &["-u", "-lk", "-e", "/bin/cat", "1234"]).keep_open);
         }
         let t = Personality::Traditional;
         let c = cfg_p(t, &["-k", "h", "1"]);

@@ -22,6 +22,7 @@ pub mod signals;
 pub mod sys;
 pub mod tls;
 pub mod transform;
+pub mod udp_exec;
 
 use std::ffi::OsString;
 

@@ -16,6 +16,7 @@ use crate::signals;
 use crate::sys;
 use crate::sys::FdKind;
 use crate::tls;
+use crate::udp_exec;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -217,6 +218,17 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     if cfg.test_banner {
         crate::log::emit("NCAT TEST: LISTEN");
     }
+    if cfg.proto.is_datagram() && cfg.keep_open {
+        // -u -l -k --exec (the cli refuses -u -l -k without a program).
+        let hooks = start_hooks(cfg, &listeners);
+        let socks = std::mem::take(&mut listeners.socks);
+        return udp_exec::serve(
+            cfg,
+            log,
+            socks.into_iter().map(|(fd, _)| fd).collect(),
+            hooks,
+        );
+    }
     if cfg.proto.is_datagram() {
         let ready = wait_readable(&listeners)?;
         let (fd, _) = listeners.socks.swap_remove(ready);
@@ -224,20 +236,7 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     }
     // A listener that runs hooks shuts down in order on SIGTERM/SIGINT; its
     // hooks run on their own thread, fed by every connection.
-    let hooks = match (&cfg.on_close, cfg.keep_open) {
-        (Some(spec), true) => {
-            let queue = hook::Queue::start(spec.clone());
-            let tx = queue.sender();
-            let fds = listeners
-                .socks
-                .iter()
-                .map(|(fd, _)| fd.as_raw_fd())
-                .collect();
-            signals::shutdown_on_termination(fds, queue);
-            Some(tx)
-        }
-        _ => None,
-    };
+    let hooks = start_hooks(cfg, &listeners);
     if cfg.keep_open && cfg.exec.is_some() {
         return serve_exec_forever(cfg, log, listeners, server, hooks);
     }
@@ -360,6 +359,25 @@ fn serve_exec_forever(
         if let Err(e) = spawned {
             log.info(format!("Ncat: cannot start a thread: {e}"));
         }
+    }
+}
+
+/// A listener that runs hooks: its hooks run on their own thread, fed by
+/// every connection, and it shuts down in order on SIGTERM/SIGINT.
+fn start_hooks(cfg: &Config, listeners: &Listeners) -> Option<hook::Sender> {
+    match (&cfg.on_close, cfg.keep_open) {
+        (Some(spec), true) => {
+            let queue = hook::Queue::start(spec.clone());
+            let tx = queue.sender();
+            let fds = listeners
+                .socks
+                .iter()
+                .map(|(fd, _)| fd.as_raw_fd())
+                .collect();
+            signals::shutdown_on_termination(fds, queue);
+            Some(tx)
+        }
+        _ => None,
     }
 }
 

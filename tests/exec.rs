@@ -524,3 +524,41 @@ fn udp_listener_exec_cat_echoes_the_first_datagram() {
     assert_eq!(&buf[..n], b"second\n", "{}", rnc.context());
     rnc.kill();
 }
+
+/// `-u -l -k --exec`: one child per peer, each answering only its own peer;
+/// a peer's later datagrams reach the same child.
+#[test]
+fn udp_keep_open_runs_one_child_per_peer() {
+    let script = r#"while read l; do echo "$NCAT_REMOTE_PORT got $l"; done"#;
+    let (mut rnc, port) = udp_listener(&["-k", "-c", script]);
+    let peers: Vec<UdpSocket> = (0..3)
+        .map(|_| {
+            let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+            u.set_read_timeout(Some(FAIL)).unwrap();
+            u
+        })
+        .collect();
+    let mut buf = [0u8; 2048];
+    for round in ["one", "two"] {
+        for (i, u) in peers.iter().enumerate() {
+            u.send_to(format!("{round} {i}\n").as_bytes(), local(port))
+                .unwrap();
+        }
+        for (i, u) in peers.iter().enumerate() {
+            let me = u.local_addr().unwrap().port();
+            let n = u
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("peer {i}: no datagram back: {e}\n{}", rnc.context()));
+            assert_eq!(
+                String::from_utf8_lossy(&buf[..n]),
+                format!("{me} got {round} {i}\n"),
+                "{}",
+                rnc.context()
+            );
+        }
+    }
+    // Three peers, three children: the same shell answered each peer twice.
+    let kids = children_of(rnc.pid);
+    assert_eq!(kids.len(), 3, "children: {kids:?}\n{}", rnc.context());
+    rnc.kill();
+}

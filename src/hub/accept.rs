@@ -69,8 +69,13 @@ impl Hub<'_> {
 
     /// A new connection: checked against the access list and `-m`, then set up.
     fn admit(&mut self, conn: OwnedFd, peer: Option<SocketAddr>, local: Option<SocketAddr>) {
+        // The local address is only for hooks: no getsockname(2) otherwise.
         let info = ConnInfo {
-            local: net::local_addr(&conn),
+            local: if self.cfg.on_close.is_some() {
+                net::local_addr(&conn)
+            } else {
+                local
+            },
             remote: peer,
             proto: self.cfg.proto,
         };
