@@ -1287,12 +1287,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
             ),
         ));
     }
-    if keep_open && listen && udp && m.string("exec").is_none() && m.string("sh-exec").is_none() {
-        return Err(Error::usage(
-            format!("{} with -u {}", m.name("keep-open"), m.name("listen")),
-            "not supported yet (except with --exec or --sh-exec)",
-        ));
-    }
+
     let exec = match (m.string("exec"), m.string("sh-exec")) {
         (Some(_), Some(_)) => {
             return Err(Error::usage(
@@ -2423,10 +2418,7 @@ mod tests {
             assert!(!c.sock.keepalive);
             let c = cfg_p(p, &["-lk", "1234"]);
             assert!(c.keep_open && c.eof.quit_on_socket_eof);
-            assert_eq!(
-                err_p(p, &["-u", "-lk", "1234"]),
-                "rnc: -k with -u -l : not supported yet (except with --exec or --sh-exec)"
-            );
+            assert!(cfg_p(p, &["-u", "-lk", "1234"]).keep_open);
             assert!(cfg_p(p, &["-u", "-lk", "-e", "/bin/cat", "1234"]).keep_open);
         }
         let t = Personality::Traditional;

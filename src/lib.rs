@@ -22,7 +22,7 @@ pub mod signals;
 pub mod sys;
 pub mod tls;
 pub mod transform;
-pub mod udp_exec;
+pub mod udp_hub;
 
 use std::ffi::OsString;
 

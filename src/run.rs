@@ -16,7 +16,7 @@ use crate::signals;
 use crate::sys;
 use crate::sys::FdKind;
 use crate::tls;
-use crate::udp_exec;
+use crate::udp_hub;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -219,15 +219,15 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
         crate::log::emit("NCAT TEST: LISTEN");
     }
     if cfg.proto.is_datagram() && cfg.keep_open {
-        // -u -l -k --exec (the cli refuses -u -l -k without a program).
         let hooks = start_hooks(cfg, &listeners);
-        let socks = std::mem::take(&mut listeners.socks);
-        return udp_exec::serve(
-            cfg,
-            log,
-            socks.into_iter().map(|(fd, _)| fd).collect(),
-            hooks,
-        );
+        let socks: Vec<OwnedFd> = std::mem::take(&mut listeners.socks)
+            .into_iter()
+            .map(|(fd, _)| fd)
+            .collect();
+        if cfg.exec.is_none() {
+            return udp_hub::serve_stdio(cfg, log, stdio, socks);
+        }
+        return udp_hub::serve(cfg, log, socks, hooks);
     }
     if cfg.proto.is_datagram() {
         let ready = wait_readable(&listeners)?;

@@ -562,3 +562,35 @@ fn udp_keep_open_runs_one_child_per_peer() {
     assert_eq!(kids.len(), 3, "children: {kids:?}\n{}", rnc.context());
     rnc.kill();
 }
+
+/// `-u -l -k` without a program: every peer's datagrams reach stdout, and
+/// stdin goes to every peer heard from.
+#[test]
+fn udp_keep_open_without_a_program_serves_every_peer() {
+    let mut rnc = Cmd::rnc(["-u", "-l", "-k", "127.0.0.1", "0", "--test"])
+        .stdin(In::Open)
+        .spawn();
+    rnc.expect_stderr("NCAT TEST: LISTEN", FAIL);
+    let port = sockets_of(rnc.pid, &["udp"])[0].local.port();
+    let peers: Vec<UdpSocket> = (0..2)
+        .map(|_| {
+            let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+            u.set_read_timeout(Some(FAIL)).unwrap();
+            u
+        })
+        .collect();
+    for (i, u) in peers.iter().enumerate() {
+        u.send_to(format!("from {i}\n").as_bytes(), local(port))
+            .unwrap();
+        rnc.expect_stdout(format!("from {i}\n").as_bytes(), FAIL);
+    }
+    rnc.write(b"to all\n");
+    let mut buf = [0u8; 2048];
+    for (i, u) in peers.iter().enumerate() {
+        let n = u
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("peer {i}: nothing from stdin: {e}\n{}", rnc.context()));
+        assert_eq!(&buf[..n], b"to all\n", "{}", rnc.context());
+    }
+    rnc.kill();
+}

@@ -1,4 +1,11 @@
-//! `-u -l -k --exec`: one child per UDP peer (ncat's UDP inetd mode).
+//! `-u -l -k`: a UDP listener that serves every peer.
+//!
+//! Without a program (`serve_stdio`), datagrams from every peer go to stdout
+//! and each read from stdin is sent, as one datagram, to every peer heard from
+//! so far (stdin is not read before the first peer, so nothing is lost).
+//!
+//! With `--exec`/`--sh-exec` (`serve`): one child per UDP peer (ncat's UDP
+//! inetd mode).
 //!
 //! Each datagram from a peer is written to that peer's child's stdin (the first
 //! one starts the child); each read from a child's stdout goes back to its peer
@@ -14,9 +21,11 @@ use crate::error::{Error, Result};
 use crate::hook;
 use crate::log::{describe, Log};
 use crate::net;
-use crate::sys;
+use crate::relay::Stdio;
+use crate::sys::{self, FdKind};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
+use nix::poll::PollFlags;
 use socket2::SockAddr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -224,4 +233,108 @@ fn serve_socket(
         }
     }
     Ok(())
+}
+
+/// `-u -l -k` with rnc's own stdin and stdout (see the module comment).
+pub fn serve_stdio(cfg: &Config, log: &Log, stdio: Stdio, socks: Vec<OwnedFd>) -> Result<i32> {
+    const T_STDIN: Token = Token(FIRST_CHILD);
+    let mut poll = Poll::new().map_err(ev_err)?;
+    for (i, sock) in socks.iter().enumerate() {
+        let raw = sock.as_raw_fd();
+        poll.registry()
+            .register(&mut SourceFd(&raw), Token(i), Interest::READABLE)
+            .map_err(ev_err)?;
+    }
+    let read_stdin = cfg.eof.read_stdin;
+    if read_stdin && stdio.input.pollable() {
+        if stdio.input != FdKind::Tty {
+            let _ = sys::set_stdio_nonblocking(sys::stdin_fd());
+        }
+        let _ = poll
+            .registry()
+            .register(&mut SourceFd(&0), T_STDIN, Interest::READABLE);
+    }
+    let mut peers: Vec<(usize, SockAddr)> = Vec::new();
+    let mut stdin_ready = true;
+    let mut stdin_eof = !read_stdin;
+    let mut events = Events::with_capacity(64);
+    let mut buf = vec![0u8; DGRAM];
+    loop {
+        // stdin, once someone is there to hear it.
+        while stdin_ready && !stdin_eof && !peers.is_empty() {
+            if stdio.input == FdKind::Tty && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN) {
+                stdin_ready = false;
+                break;
+            }
+            match sys::read(sys::stdin_fd(), &mut buf[..16 * 1024]) {
+                Ok(0) => stdin_eof = true,
+                Ok(n) => {
+                    for (si, addr) in &peers {
+                        let _ = socket2::SockRef::from(&socks[*si]).send_to(&buf[..n], addr);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => stdin_ready = false,
+                Err(_) => stdin_eof = true,
+            }
+        }
+        let unpollable_stdin = !stdin_eof && !peers.is_empty() && !stdio.input.pollable();
+        let timeout = unpollable_stdin.then_some(Duration::ZERO);
+        match poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ev_err(e)),
+        }
+        let mut ready: Vec<usize> = Vec::new();
+        for ev in events.iter() {
+            match ev.token() {
+                T_STDIN => stdin_ready = true,
+                Token(t) => ready.push(t),
+            }
+        }
+        for si in ready {
+            loop {
+                let (n, from) = match net::recv_from(&socks[si], &mut buf) {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => continue,
+                };
+                let ip = from.as_socket();
+                if let (Some(acl), Some(p)) = (&cfg.access, ip) {
+                    if !acl.permits(p.ip()) {
+                        log.connection_denied(&p, net::local_addr(&socks[si]).as_ref());
+                        continue;
+                    }
+                }
+                if !peers.iter().any(|(s, a)| *s == si && *a == from) {
+                    if peers.len() >= cfg.max_conns {
+                        log.info(format!(
+                            "Ncat: New connection denied: connection limit reached ({})",
+                            cfg.max_conns
+                        ));
+                        continue;
+                    }
+                    log.connection_from(ip.as_ref(), net::local_addr(&socks[si]).as_ref());
+                    peers.push((si, from));
+                    stdin_ready = true;
+                }
+                if cfg.eof.write_stdout {
+                    write_all_stdout(&buf[..n]);
+                }
+            }
+        }
+    }
+}
+
+/// Datagram contents to stdout, whole (waiting out a full pipe).
+fn write_all_stdout(mut b: &[u8]) {
+    while !b.is_empty() {
+        match sys::write(sys::stdout_fd(), b) {
+            Ok(n) => b = &b[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                sys::ready_now(sys::stdout_fd(), PollFlags::POLLOUT);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(_) => return,
+        }
+    }
 }
