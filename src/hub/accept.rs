@@ -127,11 +127,20 @@ impl Hub<'_> {
             self.clients.push(None);
             self.clients.len() - 1
         });
-        if let Err(e) = self.poll.registry().register(
-            &mut SourceFd(&user),
-            Token(FIRST_CLIENT + id),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
+        // A plain client is watched for writes only once a write would block:
+        // a new socket is writable at once, and that event would cost a
+        // wake-up per connection. TLS writes during its handshake, so watch both.
+        let watching_writes = matches!(transport, Transport::Tls(_));
+        let interest = if watching_writes {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut SourceFd(&user), Token(FIRST_CLIENT + id), interest)
+        {
             self.log.info(format!("Ncat: {}.", describe(&e)));
             self.free.push(id);
             return;
@@ -145,6 +154,7 @@ impl Hub<'_> {
             // registered, so there is nothing to try before the first event.
             readable: false,
             writable: true,
+            watching_writes,
             read_eof: false,
             write_shut: false,
             tap: self.hooks.as_ref().map(|_| {

@@ -78,6 +78,8 @@ struct Client {
     queued: usize,
     readable: bool,
     writable: bool,
+    /// Registered for writable events (see `accept::admit`).
+    watching_writes: bool,
     read_eof: bool,
     write_shut: bool,
     /// With `--on-close`: what the hook will be told.
@@ -470,7 +472,18 @@ impl Hub<'_> {
                             c.offset = 0;
                         }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.writable = false,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        c.writable = false;
+                        if !c.watching_writes {
+                            c.watching_writes = true;
+                            let raw = c.transport.fd().as_raw_fd();
+                            let _ = self.poll.registry().reregister(
+                                &mut SourceFd(&raw),
+                                Token(FIRST_CLIENT + id),
+                                Interest::READABLE | Interest::WRITABLE,
+                            );
+                        }
+                    }
                     Err(e) => return self.client_gone(c, &e),
                 }
             }
