@@ -74,13 +74,7 @@ pub fn spawn(argv: &[String], info: &ConnInfo) -> Result<Spawned> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let (la, lp) = split(info.local);
-    let (ra, rp) = split(info.remote);
-    cmd.env("NCAT_LOCAL_ADDR", la)
-        .env("NCAT_LOCAL_PORT", lp)
-        .env("NCAT_REMOTE_ADDR", ra)
-        .env("NCAT_REMOTE_PORT", rp)
-        .env("NCAT_PROTO", info.proto.label());
+    ncat_env(&mut cmd, info);
     let mut child = cmd.spawn().map_err(|e| Error::usage(prog, describe(&e)))?;
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         reap(&mut child, Duration::ZERO);
@@ -91,6 +85,17 @@ pub fn spawn(argv: &[String], info: &ConnInfo) -> Result<Spawned> {
         from_child: stdout.into(),
         to_child: stdin.into(),
     })
+}
+
+/// The connection in ncat's variables, for exec children and hooks alike.
+pub fn ncat_env(cmd: &mut Command, info: &ConnInfo) {
+    let (la, lp) = split(info.local);
+    let (ra, rp) = split(info.remote);
+    cmd.env("NCAT_LOCAL_ADDR", la)
+        .env("NCAT_LOCAL_PORT", lp)
+        .env("NCAT_REMOTE_ADDR", ra)
+        .env("NCAT_REMOTE_PORT", rp)
+        .env("NCAT_PROTO", info.proto.label());
 }
 
 fn split(a: Option<SocketAddr>) -> (String, String) {
@@ -116,12 +121,15 @@ pub fn reap(child: &mut Child, grace: Duration) -> i32 {
         }
     }
     match child.wait() {
-        Ok(st) => {
-            use std::os::unix::process::ExitStatusExt;
-            st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
-        }
+        Ok(st) => exit_code(st),
         Err(_) => 1,
     }
+}
+
+/// A shell's idea of an exit status: the code, or 128 + the signal.
+pub fn exit_code(st: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {

@@ -76,16 +76,10 @@ pub fn run(spec: &HookSpec, ev: &Event) -> i32 {
     };
     // Messages name the hook itself, not the shell that runs it.
     let name = spec.argv.last().unwrap_or(prog);
-    let (la, lp) = split(ev.info.local);
-    let (ra, rp) = split(ev.info.remote);
     let mut cmd = Command::new(prog);
+    crate::child::ncat_env(&mut cmd, &ev.info);
     cmd.args(args)
         .stdin(Stdio::piped())
-        .env("NCAT_LOCAL_ADDR", la)
-        .env("NCAT_LOCAL_PORT", lp)
-        .env("NCAT_REMOTE_ADDR", ra)
-        .env("NCAT_REMOTE_PORT", rp)
-        .env("NCAT_PROTO", ev.info.proto.label())
         .env("RNC_BYTES_IN", ev.bytes_in.to_string())
         .env("RNC_BYTES_OUT", ev.bytes_out.to_string())
         .env("RNC_DURATION_MS", ev.duration.as_millis().to_string())
@@ -109,7 +103,7 @@ pub fn run(spec: &HookSpec, ev: &Event) -> i32 {
     });
     let code = match spec.timeout {
         None => match child.wait() {
-            Ok(st) => exit_code(st),
+            Ok(st) => crate::child::exit_code(st),
             Err(_) => 1,
         },
         Some(t) => {
@@ -135,18 +129,6 @@ pub fn run(spec: &HookSpec, ev: &Event) -> i32 {
         ));
     }
     code
-}
-
-fn exit_code(st: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
-}
-
-fn split(a: Option<std::net::SocketAddr>) -> (String, String) {
-    match a {
-        Some(a) => (a.ip().to_string(), a.port().to_string()),
-        None => (String::new(), String::new()),
-    }
 }
 
 /// Hooks of a `-k` listener: run in order on their own thread.

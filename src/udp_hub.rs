@@ -50,6 +50,18 @@ struct Peer {
     payload: Vec<u8>,
 }
 
+/// A poll watching the listening sockets, token = index.
+fn listening_poll(socks: &[OwnedFd]) -> Result<Poll> {
+    let poll = Poll::new().map_err(ev_err)?;
+    for (i, sock) in socks.iter().enumerate() {
+        let raw = sock.as_raw_fd();
+        poll.registry()
+            .register(&mut SourceFd(&raw), Token(i), Interest::READABLE)
+            .map_err(ev_err)?;
+    }
+    Ok(poll)
+}
+
 fn ev_err(e: io::Error) -> Error {
     Error::usage("event loop", describe(&e))
 }
@@ -63,13 +75,7 @@ pub fn serve(
     let Some(argv) = &cfg.exec else {
         return Err(Error::usage("-u -l -k", "needs --exec or --sh-exec"));
     };
-    let mut poll = Poll::new().map_err(ev_err)?;
-    for (i, sock) in socks.iter().enumerate() {
-        let raw = sock.as_raw_fd();
-        poll.registry()
-            .register(&mut SourceFd(&raw), Token(i), Interest::READABLE)
-            .map_err(ev_err)?;
-    }
+    let mut poll = listening_poll(&socks)?;
     let max_input = cfg.on_close.as_ref().map_or(0, |h| h.max_input);
     let mut peers: Vec<Option<Peer>> = Vec::new();
     let mut events = Events::with_capacity(64);
@@ -238,13 +244,7 @@ fn serve_socket(
 /// `-u -l -k` with rnc's own stdin and stdout (see the module comment).
 pub fn serve_stdio(cfg: &Config, log: &Log, stdio: Stdio, socks: Vec<OwnedFd>) -> Result<i32> {
     const T_STDIN: Token = Token(FIRST_CHILD);
-    let mut poll = Poll::new().map_err(ev_err)?;
-    for (i, sock) in socks.iter().enumerate() {
-        let raw = sock.as_raw_fd();
-        poll.registry()
-            .register(&mut SourceFd(&raw), Token(i), Interest::READABLE)
-            .map_err(ev_err)?;
-    }
+    let mut poll = listening_poll(&socks)?;
     let read_stdin = cfg.eof.read_stdin;
     if read_stdin && stdio.input.pollable() {
         if stdio.input != FdKind::Tty {
