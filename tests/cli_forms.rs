@@ -478,15 +478,27 @@ fn k_listen_keeps_serving_clients() {
 }
 
 #[test]
-fn k_udp_listen_is_not_supported_yet() {
+fn k_udp_listen_takes_datagrams_from_every_peer() {
     for p in [Pers::Ncat, Pers::OpenBsd] {
-        let d = run(
-            p.cmd(["-k", "-u", "-l", "-p", &free_port().to_string()]),
-            FAIL,
-        );
-        d.usage_error();
-        assert!(d.stderr.contains("not supported yet"), "{}", d.describe());
+        let port = free_udp_port();
+        let mut rnc = p
+            .cmd(["-k", "-u", "-l", "-p", &port.to_string(), "--test"])
+            .stdin(In::Open)
+            .spawn();
+        rnc.expect_stderr("NCAT TEST: LISTEN", FAIL);
+        for i in 0..2 {
+            let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            u.send_to(format!("peer {i}\n").as_bytes(), ("127.0.0.1", port))
+                .unwrap();
+            rnc.expect_stdout(format!("peer {i}\n").as_bytes(), FAIL);
+        }
+        rnc.kill();
     }
+}
+
+fn free_udp_port() -> u16 {
+    let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.local_addr().unwrap().port()
 }
 
 #[test]
