@@ -23,7 +23,7 @@ _rnc() {
 
     case "${cmd}" in
         rnc)
-            opts="-4 -6 -l -p -s -n -u -U -z -w -q -i -d -e -c -k -m -N -C -t -o -x -b -I -O -T -M -v -h --listen --source-port --source --nodns --udp --unixsock --wait --idle-timeout --delay --exec --sh-exec --on-close --hook-max-input --hook-timeout --hook-coalesce --keep-open --max-conns --broker --chat --no-stdin --send-only --recv-only --no-shutdown --crlf --telnet --output --hex-dump --append-output --allow --allowfile --deny --denyfile --ssl --ssl-cert --ssl-key --ssl-verify --ssl-trustfile --ssl-servername --ssl-alpn --ssl-ciphers --verbose --compat --help --version"
+            opts="-4 -6 -l -p -s -n -u -U -z -w -q -i -d -e -c -k -m -N -C -t -o -x -b -I -O -T -M -v -h -X --listen --source-port --source --nodns --udp --unixsock --wait --idle-timeout --delay --exec --sh-exec --on-close --hook-max-input --hook-timeout --hook-coalesce --keep-open --max-conns --broker --chat --no-stdin --send-only --recv-only --no-shutdown --crlf --telnet --output --hex-dump --append-output --allow --allowfile --deny --denyfile --ssl --ssl-cert --ssl-key --ssl-verify --ssl-trustfile --ssl-servername --ssl-alpn --ssl-ciphers --verbose --compat --help --version --proxy --proxy-type --proxy-auth --proxy-dns"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +282,26 @@ _rnc() {
                     ;;
                 --compat)
                     COMPREPLY=($(compgen -W "ncat openbsd traditional" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-dns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

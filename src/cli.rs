@@ -8,7 +8,7 @@
 use crate::access::{AccessList, Rule};
 use crate::config::{
     Address, ByteOptions, Config, DumpOptions, EofPolicy, Family, Fanout, HookSpec, Personality,
-    Proto, Role, SockOptions, Timeouts, TlsOptions,
+    Proto, ProxyDns, ProxyKind, ProxySpec, Role, SockOptions, Timeouts, TlsOptions,
 };
 use crate::error::{Error, Result};
 use clap::builder::PossibleValue;
@@ -171,6 +171,7 @@ const H_ACCESS: &str = "Access control (listen mode)";
 const H_LOG: &str = "Session logs";
 const H_EXEC: &str = "Running a program";
 const H_HOOK: &str = "Hooks (--on-close)";
+const H_PROXY: &str = "Proxy (connect mode)";
 const H_MISC: &str = "Other";
 
 fn opt(id: &'static str, heading: &'static str) -> Arg {
@@ -201,36 +202,58 @@ fn hidden_flag(id: &'static str) -> Arg {
 
 /// Options of later issues: recognised, hidden, rejected with "not supported yet".
 /// Ids listed in the order they are reported.
-const LATER_ISSUE_IDS: &[&str] = &[
-    "proxy",
-    "proxy-type",
-    "proxy-auth",
-    "proxy-dns",
-    "min-ttl",
-    "randomize",
-    "sctp",
-    "vsock",
-];
+const LATER_ISSUE_IDS: &[&str] = &["min-ttl", "randomize", "sctp", "vsock"];
 
 fn later_issue_args(p: Personality) -> Vec<Arg> {
     let obsd = p == Personality::OpenBsd;
-    let mut proxy = hidden_opt("proxy").long("proxy");
     let mut v = Vec::new();
     if obsd {
-        // OpenBSD: -x proxy address, -m minimum TTL.
-        proxy = proxy.short('x');
+        // OpenBSD: -m minimum TTL.
         v.push(hidden_opt("min-ttl").short('m'));
     }
     v.extend([
         hidden_opt("lua-exec").long("lua-exec"),
-        proxy,
-        hidden_opt("proxy-type").short('X').long("proxy-type"),
-        hidden_opt("proxy-auth").short('P').long("proxy-auth"),
-        hidden_opt("proxy-dns").long("proxy-dns"),
         hidden_flag("randomize").short('r'),
         hidden_flag("sctp").long("sctp"),
         hidden_flag("vsock").long("vsock"),
     ]);
+    v
+}
+
+/// The proxy client's options (`proxy`). OpenBSD spells the address `-x` and
+/// the user `-P`; `-X` names the protocol in every personality.
+fn proxy_args(p: Personality) -> Vec<Arg> {
+    let mut proxy = opt("proxy", H_PROXY)
+        .long("proxy")
+        .value_name("HOST[:PORT]")
+        .help("Connect through the proxy at HOST[:PORT] (IPv6 as [::1]:3128; default port 3128 for http, 1080 for socks)");
+    if p == Personality::OpenBsd {
+        proxy = proxy.short('x');
+    }
+    let mut v = vec![
+        proxy,
+        opt("proxy-type", H_PROXY)
+            .short('X')
+            .long("proxy-type")
+            .value_name("TYPE")
+            .help("Proxy protocol: http (default), socks4 or socks5; -X also takes connect, 4 and 5"),
+        opt("proxy-auth", H_PROXY)
+            .long("proxy-auth")
+            .value_name("USER:PASS")
+            .help("Credentials for the proxy (SOCKS4 uses only USER); default: $NCAT_PROXY_AUTH"),
+        opt("proxy-dns", H_PROXY)
+            .long("proxy-dns")
+            .value_name("WHO")
+            .help("Who resolves the target's name: local, remote (the proxy; default), both (local first) or none"),
+    ];
+    if p == Personality::OpenBsd {
+        v.push(
+            opt("proxy-user", H_PROXY)
+                .short('P')
+                .value_name("USER")
+                .help("User name for the proxy (no password)"),
+        );
+    }
     v
 }
 
@@ -608,6 +631,7 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
             .help("Print version"),
     ]);
 
+    cmd = cmd.args(proxy_args(p));
     if with_hidden {
         cmd = cmd.arg(flag("test", H_MISC).long("test").hide(true));
         cmd = cmd.args(later_issue_args(p));
@@ -665,8 +689,8 @@ pub const DOC_SECTIONS: &[DocSection] = &[
                 "openbsd",
                 "-w is the connect timeout and also an idle timeout; -i sends stdin one line \
                  at a time, sleeping after each line (and pauses between ports with -z); -d does \
-                 not read stdin; -k is as in ncat; -l needs a port; -x is a proxy address (not \
-                 supported yet; use --hex-dump for a hex dump).",
+                 not read stdin; -k is as in ncat; -l needs a port; -x is the proxy address and -P \
+                 the proxy user (use --hex-dump for a hex dump).",
             ),
             (
                 "traditional",
@@ -1441,6 +1465,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         }
     }
     let access = resolve_access(m, listen, unix, numeric)?;
+    let proxy = resolve_proxy(m, p, listen, unix, udp, zero_io)?;
 
     let (address, source, source_port, scan_ports) = if unix {
         let (a, s, sp) = resolve_unix(m, listen, udp)?;
@@ -1473,7 +1498,153 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         test_banner: m.flag("test"),
         access,
         zero_io: scan_ports,
+        proxy,
     })
+}
+
+const PROXY_IDS: &[&str] = &[
+    "proxy",
+    "proxy-type",
+    "proxy-auth",
+    "proxy-dns",
+    "proxy-user",
+];
+
+/// `--proxy` and its companions (reference §3.6): connect mode, TCP only.
+fn resolve_proxy(
+    m: &Matches,
+    p: Personality,
+    listen: bool,
+    unix: bool,
+    udp: bool,
+    zero: bool,
+) -> Result<Option<ProxySpec>> {
+    let Some(first) = PROXY_IDS.iter().find(|id| m.given(id)) else {
+        return Ok(None);
+    };
+    if listen {
+        if m.given("proxy") {
+            return Err(Error::usage(
+                m.name("proxy"),
+                "only valid in connect mode (the proxy server is not supported yet)",
+            ));
+        }
+        return Err(Error::usage(m.name(first), "not supported yet"));
+    }
+    let Some(addr) = m.string("proxy") else {
+        let proxy = if p == Personality::OpenBsd {
+            "-x"
+        } else {
+            "--proxy"
+        };
+        return Err(Error::usage(
+            m.name(first),
+            format!("only valid with {proxy}"),
+        ));
+    };
+    for (on, id) in [(unix, "unixsock"), (udp, "udp"), (zero, "zero-io")] {
+        if on {
+            return Err(Error::usage(
+                m.name("proxy"),
+                format!("cannot be used with {}", m.name(id)),
+            ));
+        }
+    }
+    let kind = match m.string("proxy-type").map(String::as_str) {
+        None | Some("http") | Some("connect") => ProxyKind::Http,
+        Some("socks4") | Some("4") => ProxyKind::Socks4,
+        Some("socks5") | Some("5") => ProxyKind::Socks5,
+        Some(other) => {
+            return Err(Error::usage(
+                m.name("proxy-type"),
+                format!(
+                    "invalid proxy type {} (http, socks4 or socks5)",
+                    quote(other)
+                ),
+            ))
+        }
+    };
+    let dns = match m.string("proxy-dns").map(String::as_str) {
+        None | Some("remote") => ProxyDns::Remote,
+        Some("local") => ProxyDns::Local,
+        Some("both") => ProxyDns::Both,
+        Some("none") => ProxyDns::None,
+        Some(other) => {
+            return Err(Error::usage(
+                m.name("proxy-dns"),
+                format!(
+                    "invalid value {} (local, remote, both or none)",
+                    quote(other)
+                ),
+            ))
+        }
+    };
+    let bad_addr = |why: &str| Error::usage(m.name("proxy"), format!("{why} in {}", quote(addr)));
+    let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
+        let Some((h, tail)) = rest.split_once(']') else {
+            return Err(bad_addr("missing ]"));
+        };
+        match tail {
+            "" => (h, None),
+            t => match t.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None => return Err(bad_addr("junk after ]")),
+            },
+        }
+    } else {
+        match addr.split_once(':') {
+            // A bare IPv6 address has several colons and no port.
+            Some((h, p)) if !p.contains(':') => (h, Some(p)),
+            _ => (addr.as_str(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad_addr("no host"));
+    }
+    let port = match port {
+        None => kind.default_port(),
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(bad_addr("invalid port")),
+        },
+    };
+    let auth = if let Some(a) = m.string("proxy-auth") {
+        Some((a.clone(), m.name("proxy-auth"), false))
+    } else if let Some(u) = m.string("proxy-user") {
+        Some((u.clone(), m.name("proxy-user"), true))
+    } else {
+        std::env::var("NCAT_PROXY_AUTH")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|s| (s, "NCAT_PROXY_AUTH".to_string(), false))
+    };
+    let auth = match auth {
+        None => None,
+        Some((a, from, user_only)) => {
+            let (user, pass) = if user_only {
+                (a.as_str(), "")
+            } else {
+                a.split_once(':').unwrap_or((a.as_str(), ""))
+            };
+            if user.is_empty() || user.len() > 255 || pass.len() > 255 {
+                return Err(Error::usage(
+                    from,
+                    "the user must be 1 to 255 bytes and the password at most 255",
+                ));
+            }
+            if a.bytes().any(|b| b == 0 || b == b'\r' || b == b'\n') {
+                return Err(Error::usage(from, "control characters are not allowed"));
+            }
+            Some((user.to_string(), pass.to_string()))
+        }
+    };
+    Ok(Some(ProxySpec {
+        host: host.to_string(),
+        port,
+        kind,
+        auth,
+        dns,
+    }))
 }
 
 fn resolve_dump(m: &Matches) -> Result<DumpOptions> {
@@ -2508,11 +2679,10 @@ mod tests {
             "rnc: -m : not supported yet"
         );
         assert_eq!(cfg(&["--max-conns", "20000", "-lk", "1"]).max_conns, 20000);
-        // -x is the hex dump, except for OpenBSD nc (a proxy, a later issue).
-        assert_eq!(
-            err_p(Personality::OpenBsd, &["-x", "a", "h", "1"]),
-            "rnc: -x : not supported yet"
-        );
+        // -x is the hex dump, except for OpenBSD nc (the proxy address).
+        let c = cfg_p(Personality::OpenBsd, &["-x", "a", "h", "1"]);
+        assert_eq!(c.proxy.map(|p| (p.host, p.port)), Some(("a".into(), 3128)));
+        assert_eq!(c.bytes.dump.hex, None);
     }
 
     // --- values --------------------------------------------------------------
@@ -2783,16 +2953,9 @@ mod tests {
     #[test]
     fn later_issue_options_are_rejected() {
         let cases: &[(&[&str], &str)] = &[
-            (&["--proxy", "p:8080"], "--proxy"),
-            (&["--proxy-type", "http"], "--proxy-type"),
-            (&["-X", "5"], "-X"),
-            (&["--proxy-auth", "u:p"], "--proxy-auth"),
-            (&["-P", "user"], "-P"),
-            (&["--proxy-dns", "local"], "--proxy-dns"),
             (&["-r"], "-r"),
             (&["--sctp"], "--sctp"),
             (&["--vsock"], "--vsock"),
-            (&["--proxy=p", "-l"], "--proxy"),
             (&["-vr"], "-r"),
         ];
         for p in ALL {
@@ -2808,8 +2971,81 @@ mod tests {
         }
         // Hidden from help.
         let help = command(Personality::Ncat).render_long_help().to_string();
-        for hidden in ["--proxy", "--test", "-g ", "-G ", "-r,"] {
+        for hidden in ["--test", "-g ", "-G ", "-r,"] {
             assert!(!help.contains(hidden), "{hidden} shown in help");
+        }
+    }
+
+    #[test]
+    fn proxy_options() {
+        let spec = |p: Personality, args: &[&str]| {
+            let mut a = args.to_vec();
+            a.extend(["h", "1"]);
+            cfg_p(p, &a).proxy.expect("a proxy")
+        };
+        for p in ALL {
+            let s = spec(p, &["--proxy", "p"]);
+            assert_eq!(
+                (s.host.as_str(), s.port, s.kind),
+                ("p", 3128, ProxyKind::Http)
+            );
+            assert_eq!((s.dns, s.auth), (ProxyDns::Remote, None));
+            let s = spec(
+                p,
+                &["--proxy", "[::1]:99", "-X", "5", "--proxy-dns", "local"],
+            );
+            assert_eq!(
+                (s.host.as_str(), s.port, s.kind),
+                ("::1", 99, ProxyKind::Socks5)
+            );
+            assert_eq!(s.dns, ProxyDns::Local);
+            assert_eq!(s.label(), "[::1]:99");
+            let s = spec(p, &["--proxy", "::1", "--proxy-type", "socks4"]);
+            assert_eq!(
+                (s.host.as_str(), s.port, s.kind),
+                ("::1", 1080, ProxyKind::Socks4)
+            );
+            let s = spec(
+                p,
+                &["--proxy=q:7", "-X", "connect", "--proxy-auth", "u:p:w"],
+            );
+            assert_eq!(
+                (s.kind, s.auth),
+                (ProxyKind::Http, Some(("u".into(), "p:w".into())))
+            );
+            assert_eq!(
+                spec(p, &["--proxy", "q", "-X", "4"]).kind,
+                ProxyKind::Socks4
+            );
+            let bad: &[(&[&str], &str)] = &[
+                (&["--proxy", "p", "-l"], "rnc: --proxy : only valid in connect mode (the proxy server is not supported yet)"),
+                (&["--proxy-type", "http", "-l"], "rnc: --proxy-type : not supported yet"),
+                (&["--proxy-dns", "local"], if p == Personality::OpenBsd { "rnc: --proxy-dns : only valid with -x" } else { "rnc: --proxy-dns : only valid with --proxy" }),
+                (&["--proxy", "p", "-X", "9"], "rnc: -X : invalid proxy type '9' (http, socks4 or socks5)"),
+                (&["--proxy", "p", "--proxy-dns", "x"], "rnc: --proxy-dns : invalid value 'x' (local, remote, both or none)"),
+                (&["--proxy", "p:0"], "rnc: --proxy : invalid port in 'p:0'"),
+                (&["--proxy", "[::1"], "rnc: --proxy : missing ] in '[::1'"),
+                (&["--proxy", ":1"], "rnc: --proxy : no host in ':1'"),
+                (&["--proxy", "p", "-u"], "rnc: --proxy : cannot be used with -u"),
+                (&["--proxy", "p", "-z"], "rnc: --proxy : cannot be used with -z"),
+                (&["--proxy", "p", "--proxy-auth", ":x"], "rnc: --proxy-auth : the user must be 1 to 255 bytes and the password at most 255"),
+            ];
+            for (args, want) in bad {
+                let mut a = args.to_vec();
+                a.extend(["h", "1"]);
+                assert_eq!(err_p(p, &a), *want, "{p:?} {args:?}");
+            }
+        }
+        let s = spec(
+            Personality::OpenBsd,
+            &["-X", "connect", "-x", "127.0.0.1:8080", "-P", "bob"],
+        );
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
+        assert_eq!(s.auth, Some(("bob".into(), String::new())));
+        // Shown in help.
+        let help = command(Personality::Ncat).render_long_help().to_string();
+        for shown in ["--proxy ", "--proxy-type", "--proxy-auth", "--proxy-dns"] {
+            assert!(help.contains(shown), "{shown} missing from help");
         }
     }
 

@@ -207,6 +207,63 @@ pub struct TlsOptions {
     pub ciphers: Option<String>,
 }
 
+/// The protocol spoken to a proxy (`--proxy-type`, `-X`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyKind {
+    /// HTTP `CONNECT` (`-X connect`).
+    Http,
+    /// SOCKS4, or SOCKS4a when the proxy resolves the name (`-X 4`).
+    Socks4,
+    /// SOCKS5, RFC 1928 (`-X 5`).
+    Socks5,
+}
+
+impl ProxyKind {
+    /// The default port of a proxy of this kind.
+    pub fn default_port(self) -> u16 {
+        match self {
+            ProxyKind::Http => 3128,
+            ProxyKind::Socks4 | ProxyKind::Socks5 => 1080,
+        }
+    }
+}
+
+/// Who resolves the target's name when connecting through a proxy (`--proxy-dns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyDns {
+    /// rnc resolves it and sends the address.
+    Local,
+    /// The proxy resolves it: rnc sends the name.
+    Remote,
+    /// rnc tries first; a name it cannot resolve goes to the proxy.
+    Both,
+    /// Nobody: the target must be a numeric address.
+    None,
+}
+
+/// Connect through a proxy (`--proxy`, OpenBSD `-x`); see `proxy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxySpec {
+    /// The proxy's host name or literal address (without brackets).
+    pub host: String,
+    pub port: u16,
+    pub kind: ProxyKind,
+    /// User and password (`--proxy-auth`, NCAT_PROXY_AUTH, OpenBSD `-P`).
+    pub auth: Option<(String, String)>,
+    pub dns: ProxyDns,
+}
+
+impl ProxySpec {
+    /// `host:port`, with brackets around an IPv6 address, for messages.
+    pub fn label(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// `--on-close`: what to run after a connection closes, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookSpec {
@@ -266,4 +323,6 @@ pub struct Config {
     /// Zero-I/O mode (`-z`): instead of a session, probe these ports of the
     /// target, in this order (lists and ranges expanded; see `scan`).
     pub zero_io: Option<Vec<u16>>,
+    /// Connect mode: reach the target through this proxy.
+    pub proxy: Option<ProxySpec>,
 }

@@ -15,6 +15,7 @@ pub mod hook;
 pub mod hub;
 pub mod log;
 pub mod net;
+pub mod proxy;
 pub mod relay;
 pub mod run;
 pub mod scan;

@@ -178,7 +178,13 @@ pub fn connect(cfg: &Config, log: &Log) -> Result<Remote> {
     }
 }
 
-fn connect_inet(host: &str, port: u16, proto: Proto, cfg: &Config, log: &Log) -> Result<Remote> {
+pub(crate) fn connect_inet(
+    host: &str,
+    port: u16,
+    proto: Proto,
+    cfg: &Config,
+    log: &Log,
+) -> Result<Remote> {
     let addrs = resolve(host, port, cfg.family, cfg.numeric, log)?;
     let ty = if proto == Proto::Udp {
         Type::DGRAM

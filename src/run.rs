@@ -61,7 +61,10 @@ pub fn run(cfg: &Config) -> Result<i32> {
 fn connect(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Result<i32> {
     // TLS settings are checked before any connection is made.
     let client = cfg.tls.as_ref().map(tls::client_config).transpose()?;
-    let remote = net::connect(cfg, log)?;
+    let remote = match &cfg.proxy {
+        Some(spec) => crate::proxy::connect(cfg, spec, log)?,
+        None => net::connect(cfg, log)?,
+    };
     let (host, path) = match &cfg.address {
         Address::Unix(p) => ("localhost".to_string(), Some(p.display().to_string())),
         Address::Inet { host, .. } => (host.clone().unwrap_or_default(), None),

@@ -574,21 +574,34 @@ fn rejected_everywhere(opt: &[&str]) {
 }
 
 tests! {
-    upper_p_proxy_auth_is_not_supported_yet => rejected_everywhere(&["-P", "user"]);
     r_is_not_supported_yet => rejected_everywhere(&["-r"]);
-    upper_x_proxy_type_is_not_supported_yet => rejected_everywhere(&["-X", "connect"]);
+}
+
+/// The proxy options need --proxy (OpenBSD: -x); tests/proxy.rs covers the
+/// proxy client itself.
+#[test]
+fn proxy_companions_without_a_proxy_are_usage_errors() {
+    let port = free_port().to_string();
+    for opt in [
+        &["-X", "connect"][..],
+        &["--proxy-type", "http"],
+        &["--proxy-auth", "user:pass"],
+        &["--proxy-dns", "local"],
+    ] {
+        for p in PERSONALITIES {
+            let d = run(p.cmd(opt).args(["127.0.0.1", &port]), FAIL);
+            d.usage_error();
+            assert!(d.stderr.contains("only valid with -"), "{}", d.describe());
+        }
+    }
+    let d = run(Pers::OpenBsd.cmd(["-P", "user", "127.0.0.1", &port]), FAIL);
+    d.usage_error();
+    assert!(d.stderr.contains("only valid with -x"), "{}", d.describe());
 }
 
 #[test]
 fn later_issue_long_options_are_not_supported_yet() {
-    for opt in [
-        &["--proxy", "127.0.0.1:3128"][..],
-        &["--proxy-type", "http"],
-        &["--proxy-auth", "user:pass"],
-        &["--proxy-dns", "local"],
-        &["--sctp"],
-        &["--vsock"],
-    ] {
+    for opt in [&["--sctp"][..], &["--vsock"]] {
         rejected_everywhere(opt);
     }
 }
@@ -627,7 +640,7 @@ fn session_hi_yo(cmd: Cmd) -> Done {
     d
 }
 
-/// -x: ncat and traditional = hex dump to FILE; openbsd = proxy (not supported yet).
+/// -x: ncat and traditional = hex dump to FILE; openbsd = the proxy address.
 #[test]
 fn x_is_a_hex_dump_except_openbsd_proxy() {
     for p in [Pers::Ncat, Pers::Traditional] {
@@ -645,12 +658,14 @@ fn x_is_a_hex_dump_except_openbsd_proxy() {
             "{p:?} -x: raw data in a hex dump: {dump:?}"
         );
     }
+    // Nothing listens at the proxy address: a connect failure, not a dump.
+    let proxy = format!("127.0.0.1:{}", free_port());
     let d = run(
-        Pers::OpenBsd.cmd(["-x", "127.0.0.1:3128", "127.0.0.1", "80"]),
+        Pers::OpenBsd.cmd(["-v", "-x", proxy.as_str(), "127.0.0.1", "80"]),
         FAIL,
     );
-    d.usage_error();
-    assert!(d.stderr.contains("not supported yet"), "{}", d.describe());
+    assert_eq!(d.code, Some(1), "{}", d.describe());
+    assert!(d.stderr.contains("Connection refused"), "{}", d.describe());
 }
 
 /// -o: ncat and openbsd = raw log; traditional = hex dump.
