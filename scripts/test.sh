@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(curl wget openssl ncat netcat-openbsd netcat-traditional socat python3)
-COMMANDS=(curl wget openssl ncat nc.openbsd nc.traditional socat python3)
+PACKAGES=(curl wget openssl ncat netcat-openbsd netcat-traditional socat python3 tinyproxy)
+COMMANDS=(curl wget openssl ncat nc.openbsd nc.traditional socat python3 tinyproxy)
 
 missing=()
 for c in "${COMMANDS[@]}"; do

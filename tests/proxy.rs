@@ -463,3 +463,75 @@ fn ssl_through_an_http_connect_tunnel() {
         "{head:?}"
     );
 }
+
+/// A real HTTP proxy: Debian's tinyproxy tunnels rnc to a target, and its
+/// refusal (a port it does not allow) is one line, exit 1.
+#[test]
+fn through_a_real_tinyproxy() {
+    assert!(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v tinyproxy"])
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "tinyproxy is missing: apt-get install -y tinyproxy (scripts/test.sh does)"
+    );
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tport = target.local_addr().unwrap().port();
+    let t = thread::spawn(move || {
+        let (s, _) = target.accept().expect("accept from tinyproxy");
+        s.set_read_timeout(Some(FAIL)).unwrap();
+        tunnel_end(s, b"hello from target\n")
+    });
+    let pport = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("rnc-tinyproxy-{}-{pport}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("tinyproxy.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "Port {pport}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nConnectPort {tport}\nLogLevel Error\n"
+        ),
+    )
+    .unwrap();
+    let mut proxy = std::process::Command::new("tinyproxy")
+        .arg("-d")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tinyproxy");
+    let deadline = Instant::now() + FAIL;
+    while TcpStream::connect(("127.0.0.1", pport)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "tinyproxy did not listen on {pport}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let addr = format!("127.0.0.1:{pport}");
+    let mut p = Cmd::rnc(["--proxy", &addr, "127.0.0.1", &tport.to_string()])
+        .stdin(In::Data(b"ping\n".to_vec()))
+        .spawn();
+    let d = p.finish(FAIL);
+    let ok = d.code == Some(0) && d.stdout == b"hello from target\n";
+    let got = t.join();
+    // A port tinyproxy does not allow: its 403, in one line.
+    let mut q = Cmd::rnc(["--proxy", &addr, "127.0.0.1", "9"]).spawn();
+    let refused = q.finish(FAIL);
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ok, "{}", p.context());
+    assert_eq!(got.expect("target thread"), b"ping\n");
+    assert_eq!(refused.code, Some(1), "{}", q.context());
+    assert!(
+        q.context().contains("rnc: proxy 127.0.0.1:") && q.context().contains("403"),
+        "{}",
+        q.context()
+    );
+}
