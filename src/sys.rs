@@ -183,6 +183,23 @@ pub fn ready_now(fd: BorrowedFd<'_>, flags: PollFlags) -> bool {
     }
 }
 
+/// read(2) on a local end of kind `kind`: a terminal (never non-blocking)
+/// is asked first whether anything is there, and says `WouldBlock` if not.
+pub fn read_local(fd: BorrowedFd<'_>, kind: FdKind, buf: &mut [u8]) -> io::Result<usize> {
+    if kind == FdKind::Tty && !ready_now(fd, PollFlags::POLLIN) {
+        return Err(io::ErrorKind::WouldBlock.into());
+    }
+    read(fd, buf)
+}
+
+/// write(2) on a local end of kind `kind`, with the same care for terminals.
+pub fn write_local(fd: BorrowedFd<'_>, kind: FdKind, buf: &[u8]) -> io::Result<usize> {
+    if kind == FdKind::Tty && !ready_now(fd, PollFlags::POLLOUT) {
+        return Err(io::ErrorKind::WouldBlock.into());
+    }
+    write(fd, buf)
+}
+
 pub fn stdin_fd() -> BorrowedFd<'static> {
     // SAFETY: fd 0 is kept open for the whole process life (`ensure_std_fds`).
     unsafe { BorrowedFd::borrow_raw(0) }

@@ -262,11 +262,7 @@ pub fn serve_stdio(cfg: &Config, log: &Log, stdio: Stdio, socks: Vec<OwnedFd>) -
     loop {
         // stdin, once someone is there to hear it.
         while stdin_ready && !stdin_eof && !peers.is_empty() {
-            if stdio.input == FdKind::Tty && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN) {
-                stdin_ready = false;
-                break;
-            }
-            match sys::read(sys::stdin_fd(), &mut buf[..16 * 1024]) {
+            match sys::read_local(sys::stdin_fd(), stdio.input, &mut buf[..16 * 1024]) {
                 Ok(0) => stdin_eof = true,
                 Ok(n) => {
                     for (si, addr) in &peers {

@@ -47,7 +47,6 @@ use crate::relay::{Stdio, Transport};
 use crate::sys::{self, FdKind};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::poll::PollFlags;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -363,13 +362,7 @@ impl Hub<'_> {
             _ => READ_CHUNK,
         };
         while self.stdin_ready && !self.stdin_eof && !self.some_queue_full() {
-            if self.stdio.input == FdKind::Tty
-                && !sys::ready_now(sys::stdin_fd(), PollFlags::POLLIN)
-            {
-                self.stdin_ready = false;
-                break;
-            }
-            match sys::read(sys::stdin_fd(), &mut self.buf[..chunk]) {
+            match sys::read_local(sys::stdin_fd(), self.stdio.input, &mut self.buf[..chunk]) {
                 Ok(0) => self.end_of_stdin(),
                 Ok(n) => {
                     let data = &self.buf[..n];
@@ -597,13 +590,7 @@ impl Hub<'_> {
             let Some(front) = self.stdout.front_mut() else {
                 break;
             };
-            if self.stdio.output == FdKind::Tty
-                && !sys::ready_now(sys::stdout_fd(), PollFlags::POLLOUT)
-            {
-                self.stdout_ready = false;
-                break;
-            }
-            match sys::write(sys::stdout_fd(), front) {
+            match sys::write_local(sys::stdout_fd(), self.stdio.output, front) {
                 Ok(n) => {
                     self.stdout_queued -= n;
                     if n == front.len() {

@@ -277,14 +277,7 @@ impl Env<'_> {
 
     fn read(&mut self, end: End, buf: &mut [u8]) -> io::Result<usize> {
         match end {
-            End::Stdin => {
-                let fd = self.local.input();
-                if self.local.input_kind() == FdKind::Tty && !sys::ready_now(fd, PollFlags::POLLIN)
-                {
-                    return Err(io::ErrorKind::WouldBlock.into());
-                }
-                sys::read(fd, buf)
-            }
+            End::Stdin => sys::read_local(self.local.input(), self.local.input_kind(), buf),
             End::Remote => self.transport.read(buf),
             End::Stdout => Err(io::ErrorKind::Unsupported.into()),
         }
@@ -296,12 +289,7 @@ impl Env<'_> {
                 let Some(fd) = self.local.output() else {
                     return Err(io::ErrorKind::BrokenPipe.into());
                 };
-                if self.local.output_kind() == FdKind::Tty
-                    && !sys::ready_now(fd, PollFlags::POLLOUT)
-                {
-                    return Err(io::ErrorKind::WouldBlock.into());
-                }
-                sys::write(fd, buf)
+                sys::write_local(fd, self.local.output_kind(), buf)
             }
             End::Remote => self.transport.write(buf),
             End::Stdin => Err(io::ErrorKind::Unsupported.into()),
