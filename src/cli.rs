@@ -1396,14 +1396,24 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
     };
 
     let recv_only = m.flag("recv-only");
-    let eof = EofPolicy {
-        read_stdin: !(recv_only || m.flag("no-stdin")),
-        write_stdout: !m.flag("send-only"),
-        shutdown_on_stdin_eof: !(recv_only || m.flag("no-shutdown")),
-        quit_after_stdin_eof: quit,
-        // Connect-mode -k keeps the session after the peer's FIN; listen-mode
-        // -k keeps the listener, and each client's session ends with it.
-        quit_on_socket_eof: !keep_open || listen,
+    let eof = if exec.is_some() {
+        // A program is both ends of the conversation: its output ending
+        // half-closes the connection, the peer's EOF closes its stdin, and the
+        // session lasts until both have happened (reference §2.9).
+        EofPolicy {
+            quit_on_socket_eof: false,
+            ..EofPolicy::default()
+        }
+    } else {
+        EofPolicy {
+            read_stdin: !(recv_only || m.flag("no-stdin")),
+            write_stdout: !m.flag("send-only"),
+            shutdown_on_stdin_eof: !(recv_only || m.flag("no-shutdown")),
+            quit_after_stdin_eof: quit,
+            // Connect-mode -k keeps the session after the peer's FIN; listen-mode
+            // -k keeps the listener, and each client's session ends with it.
+            quit_on_socket_eof: !keep_open || listen,
+        }
     };
 
     let sock = SockOptions {
@@ -2616,6 +2626,9 @@ mod tests {
                 "echo hi".to_string()
             ])
         );
+        // The child is both ends: the session outlives the peer's FIN.
+        let c = cfg(&["-e", "/bin/cat", "h", "1"]);
+        assert!(!c.eof.quit_on_socket_eof && c.eof.read_stdin && c.eof.shutdown_on_stdin_eof);
         assert_eq!(
             err(&["-e", "/bin/cat", "-c", "cat", "h", "1"]),
             "rnc: -e with -c : only one program can be run"

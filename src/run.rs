@@ -2,7 +2,6 @@
 //! session takes over.
 
 use crate::child::{self, ConnInfo};
-use crate::config::EofPolicy;
 use crate::config::{Address, Config, Fanout, Personality, Role};
 use crate::dump::Dump;
 use crate::error::{Error, Result};
@@ -122,20 +121,13 @@ fn session(
     let Some(argv) = &cfg.exec else {
         return relay::run(cfg, log, Local::Stdio(stdio), transport, initial, dump);
     };
+    // (The cli gave `cfg.eof` the exec policy: the child is both ends.)
     let mut sp = child::spawn(argv, &info)?;
-    // The child is both ends of the conversation: its output ending half-closes
-    // the connection, the peer's EOF closes its stdin, and the session lasts
-    // until both have happened (reference §2.9).
-    let mut ecfg = cfg.clone();
-    ecfg.eof = EofPolicy {
-        quit_on_socket_eof: false,
-        ..EofPolicy::default()
-    };
     let local = Local::Child {
         from_child: sp.from_child,
         to_child: Some(sp.to_child),
     };
-    let r = relay::run(&ecfg, log, local, transport, initial, dump);
+    let r = relay::run(cfg, log, local, transport, initial, dump);
     // A child whose conversation is over gets a moment to exit by itself.
     let grace = if r.is_ok() {
         CHILD_GRACE
