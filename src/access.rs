@@ -156,6 +156,24 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Whether a client from `peer` is let in under `--allow`/`--deny` (always,
+/// without a list or without an IP address); a refusal is logged in the
+/// personality's words. Every listener asks this one question.
+pub fn admit(
+    acl: Option<&AccessList>,
+    log: &crate::log::Log,
+    peer: Option<std::net::SocketAddr>,
+    local: Option<std::net::SocketAddr>,
+) -> bool {
+    match (acl, peer) {
+        (Some(acl), Some(p)) if !acl.permits(p.ip()) => {
+            log.connection_denied(&p, local.as_ref());
+            false
+        }
+        _ => true,
+    }
+}
+
 /// The allow and deny lists of a listener.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessList {

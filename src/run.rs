@@ -1,6 +1,7 @@
 //! The two ways a run starts — connect and listen — up to the point where a
 //! session takes over.
 
+use crate::access;
 use crate::child::{self, ConnInfo};
 use crate::config::{Address, Config, Fanout, Personality, Role};
 use crate::dump::Dump;
@@ -424,12 +425,8 @@ fn accept_admitted(
             },
             Err(e) => return Err(Error::network(format!("rnc: accept : {}", describe(&e)))),
         };
-        if let (Some(acl), Some(p)) = (&cfg.access, peer) {
-            if !acl.permits(p.ip()) {
-                log.connection_denied(&p, local.as_ref());
-                drop(conn);
-                continue;
-            }
+        if !access::admit(cfg.access.as_ref(), log, peer, *local) {
+            continue;
         }
         return Ok((conn, peer, *local));
     }
@@ -481,20 +478,13 @@ fn serve_datagram(
     dump: Option<&mut Dump>,
 ) -> Result<i32> {
     let mut buf = vec![0u8; 65536];
+    let local = net::local_addr(&fd);
     let (n, from) = loop {
         match net::recv_from(&fd, &mut buf) {
             Ok((n, from)) => {
-                let denied = match (&cfg.access, from.as_socket()) {
-                    (Some(acl), Some(p)) => !acl.permits(p.ip()),
-                    _ => false,
-                };
-                if denied {
-                    if let Some(p) = from.as_socket() {
-                        log.connection_denied(&p, net::local_addr(&fd).as_ref());
-                    }
-                    continue;
+                if access::admit(cfg.access.as_ref(), log, from.as_socket(), local) {
+                    break (n, from);
                 }
-                break (n, from);
             }
             Err(e)
                 if e.kind() == std::io::ErrorKind::WouldBlock
@@ -508,7 +498,7 @@ fn serve_datagram(
     };
     buf.truncate(n);
     let peer = from.as_socket();
-    log.connection_from(peer.as_ref(), net::local_addr(&fd).as_ref());
+    log.connection_from(peer.as_ref(), local.as_ref());
     let mut local_cfg;
     let mut cfg = cfg;
     // An unnamed Unix datagram peer cannot be answered: receive only.

@@ -167,11 +167,8 @@ fn serve_socket(
                 Err(_) => continue,
             };
             let peer_ip = from.as_socket();
-            if let (Some(acl), Some(p)) = (&cfg.access, peer_ip) {
-                if !acl.permits(p.ip()) {
-                    log.connection_denied(&p, local.as_ref());
-                    continue;
-                }
+            if !crate::access::admit(cfg.access.as_ref(), log, peer_ip, local) {
+                continue;
             }
             let id = match peers
                 .iter()
@@ -245,6 +242,7 @@ fn serve_socket(
 pub fn serve_stdio(cfg: &Config, log: &Log, stdio: Stdio, socks: Vec<OwnedFd>) -> Result<i32> {
     const T_STDIN: Token = Token(FIRST_CHILD);
     let mut poll = listening_poll(&socks)?;
+    let locals: Vec<_> = socks.iter().map(net::local_addr).collect();
     let read_stdin = cfg.eof.read_stdin;
     if read_stdin && stdio.input.pollable() {
         if stdio.input != FdKind::Tty {
@@ -295,11 +293,8 @@ pub fn serve_stdio(cfg: &Config, log: &Log, stdio: Stdio, socks: Vec<OwnedFd>) -
                     Err(_) => continue,
                 };
                 let ip = from.as_socket();
-                if let (Some(acl), Some(p)) = (&cfg.access, ip) {
-                    if !acl.permits(p.ip()) {
-                        log.connection_denied(&p, net::local_addr(&socks[si]).as_ref());
-                        continue;
-                    }
+                if !crate::access::admit(cfg.access.as_ref(), log, ip, locals[si]) {
+                    continue;
                 }
                 if !peers.iter().any(|(s, a)| *s == si && *a == from) {
                     if peers.len() >= cfg.max_conns {
@@ -309,7 +304,7 @@ pub fn serve_stdio(cfg: &Config, log: &Log, stdio: Stdio, socks: Vec<OwnedFd>) -
                         ));
                         continue;
                     }
-                    log.connection_from(ip.as_ref(), net::local_addr(&socks[si]).as_ref());
+                    log.connection_from(ip.as_ref(), locals[si].as_ref());
                     peers.push((si, from));
                     stdin_ready = true;
                 }

@@ -79,13 +79,10 @@ impl Hub<'_> {
             remote: peer,
             proto: self.cfg.proto,
         };
-        if let (Some(acl), Some(p)) = (&self.cfg.access, peer) {
-            if !acl.permits(p.ip()) {
-                self.log.connection_denied(&p, local.as_ref());
-                drop(conn);
-                self.refused(info, "denied");
-                return;
-            }
+        if !crate::access::admit(self.cfg.access.as_ref(), self.log, peer, local) {
+            drop(conn);
+            self.refused(info, "denied");
+            return;
         }
         if self.count >= self.cfg.max_conns {
             self.log.info(format!(
