@@ -12,6 +12,9 @@
 //! Every failure, including a malformed, truncated, oversized or stalled reply,
 //! is one line `rnc: proxy HOST:PORT : WHY`, exit 1.
 
+pub mod auth;
+
+use self::auth::base64;
 use crate::config::{Address, Config, Family, Proto, ProxyDns, ProxyKind, ProxySpec};
 use crate::error::{Error, Result};
 use crate::log::{describe, Log};
@@ -401,47 +404,9 @@ fn socks5(c: &mut Conn, spec: &ProxySpec, t: &Target, port: u16) -> Result<()> {
     Ok(())
 }
 
-/// Standard base64 with padding (for `Proxy-Authorization: Basic`).
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-            ("user:pass", "dXNlcjpwYXNz"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
 
     #[test]
     fn authority_brackets_ipv6() {
