@@ -8,7 +8,7 @@
 use crate::access::{AccessList, Rule};
 use crate::config::{
     Address, ByteOptions, Config, DumpOptions, EofPolicy, Family, Fanout, HookSpec, Personality,
-    Proto, ProxyDns, ProxyKind, ProxySpec, Role, SockOptions, Timeouts, TlsOptions,
+    Proto, ProxyDns, ProxyKind, ProxyServer, ProxySpec, Role, SockOptions, Timeouts, TlsOptions,
 };
 use crate::error::{Error, Result};
 use clap::builder::PossibleValue;
@@ -171,7 +171,7 @@ const H_ACCESS: &str = "Access control (listen mode)";
 const H_LOG: &str = "Session logs";
 const H_EXEC: &str = "Running a program";
 const H_HOOK: &str = "Hooks (--on-close)";
-const H_PROXY: &str = "Proxy (connect mode)";
+const H_PROXY: &str = "Proxy";
 const H_MISC: &str = "Other";
 
 fn opt(id: &'static str, heading: &'static str) -> Arg {
@@ -236,11 +236,11 @@ fn proxy_args(p: Personality) -> Vec<Arg> {
             .short('X')
             .long("proxy-type")
             .value_name("TYPE")
-            .help("Proxy protocol: http (default), socks4 or socks5; -X also takes connect, 4 and 5"),
+            .help("Proxy protocol: http (default), socks4 or socks5; -X also takes connect, 4 and 5. With -l, http makes rnc an HTTP proxy"),
         opt("proxy-auth", H_PROXY)
             .long("proxy-auth")
             .value_name("USER:PASS")
-            .help("Credentials for the proxy (SOCKS4 uses only USER); default: $NCAT_PROXY_AUTH"),
+            .help("Credentials for the proxy (SOCKS4 uses only USER); default: $NCAT_PROXY_AUTH. With -l --proxy-type http: what clients must send (Basic or Digest)"),
         opt("proxy-dns", H_PROXY)
             .long("proxy-dns")
             .value_name("WHO")
@@ -740,6 +740,26 @@ pub const DOC_SECTIONS: &[DocSection] = &[
                 An IPv4 client seen as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) matches IPv4 \
                 hosts. The files list hosts separated by white space or new lines; # starts a \
                 comment. An allow file with no hosts admits nobody.",
+        items: &[],
+    },
+    DocSection {
+        title: "HTTP PROXY SERVER",
+        intro: "rnc -l [HOST] PORT --proxy-type http serves as an HTTP proxy on the address \
+                given (both families without one), several clients at once (up to -m), with \
+                --allow/--deny applied to them and --ssl for TLS to the proxy. CONNECT host:port \
+                answers 200 and tunnels until both sides have closed; GET, HEAD, POST, PUT, \
+                DELETE, OPTIONS and PATCH with an absolute http:// URI go to the target in \
+                origin form, hop-by-hop headers removed and Connection: close, and its answer \
+                comes back unchanged; one request per connection. With --proxy-auth USER:PASS \
+                a client without valid credentials gets 407 with a Basic and a Digest \
+                (MD5, qop=auth) challenge, realm Ncat; Digest nonces are signed by this process, \
+                valid for 60 seconds, and a nonce count that does not increase (a replay) is \
+                refused. Errors are answered with an HTTP status and the connection closes: 400 \
+                malformed request, 405 other methods, 408 head not complete within -i (30 \
+                seconds without -i), 413 head over 16 KiB, 403 a request for the proxy itself, \
+                502 target unreachable, 504 connect timeout (-w, 10 seconds without -w). -v logs \
+                why. Options that move data through stdin or stdout, --exec and --on-close \
+                cannot be combined with it.",
         items: &[],
     },
     DocSection {
@@ -1476,6 +1496,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
     }
     let access = resolve_access(m, listen, unix, numeric)?;
     let proxy = resolve_proxy(m, p, listen, unix, udp, zero_io)?;
+    let proxy_server = resolve_proxy_server(m, listen)?;
 
     let (address, source, source_port, scan_ports) = if unix {
         let (a, s, sp) = resolve_unix(m, listen, udp)?;
@@ -1509,6 +1530,7 @@ fn resolve(m: &Matches, p: Personality, prog: String) -> Result<Config> {
         access,
         zero_io: scan_ports,
         proxy,
+        proxy_server,
     })
 }
 
@@ -1533,13 +1555,8 @@ fn resolve_proxy(
         return Ok(None);
     };
     if listen {
-        if m.given("proxy") {
-            return Err(Error::usage(
-                m.name("proxy"),
-                "only valid in connect mode (the proxy server is not supported yet)",
-            ));
-        }
-        return Err(Error::usage(m.name(first), "not supported yet"));
+        // The listening side is the proxy server (`resolve_proxy_server`).
+        return Ok(None);
     }
     let Some(addr) = m.string("proxy") else {
         let proxy = if p == Personality::OpenBsd {
@@ -1655,6 +1672,97 @@ fn resolve_proxy(
         auth,
         dns,
     }))
+}
+
+/// Options that mean nothing to the HTTP proxy server, which moves no bytes
+/// through stdin or stdout and runs no program: refused rather than ignored.
+const NOT_WITH_PROXY_SERVER: &[&str] = &[
+    "proxy",
+    "proxy-dns",
+    "proxy-user",
+    "udp",
+    "unixsock",
+    "zero-io",
+    "exec",
+    "sh-exec",
+    "on-close",
+    "broker",
+    "chat",
+    "crlf",
+    "telnet",
+    "output",
+    "hex-dump",
+    "trad-hex",
+    "append-output",
+    "delay",
+    "interval",
+    "send-only",
+    "recv-only",
+    "no-stdin",
+    "quit-after-eof",
+    "no-shutdown",
+];
+
+/// `-l --proxy-type http [--proxy-auth USER:PASS]`: rnc is an HTTP proxy
+/// (reference §3.6).
+fn resolve_proxy_server(m: &Matches, listen: bool) -> Result<Option<ProxyServer>> {
+    if !listen {
+        return Ok(None);
+    }
+    let Some(kind) = m.string("proxy-type") else {
+        if m.given("proxy") {
+            return Err(Error::usage(
+                m.name("proxy"),
+                format!(
+                    "a proxy to connect through is for connect mode (to be one: -l {} http)",
+                    m.name("proxy-type")
+                ),
+            ));
+        }
+        if let Some(id) = PROXY_IDS.iter().find(|id| m.given(id)) {
+            return Err(Error::usage(
+                m.name(id),
+                format!("in listen mode needs {} http", m.name("proxy-type")),
+            ));
+        }
+        return Ok(None);
+    };
+    if !matches!(kind.as_str(), "http" | "connect") {
+        return Err(Error::usage(
+            m.name("proxy-type"),
+            format!("the proxy server speaks http only, not {}", quote(kind)),
+        ));
+    }
+    for id in NOT_WITH_PROXY_SERVER {
+        if m.given(id) {
+            return Err(Error::usage(
+                m.name(id),
+                format!(
+                    "cannot be used with the HTTP proxy server ({} http)",
+                    m.name("proxy-type")
+                ),
+            ));
+        }
+    }
+    let auth = match m.string("proxy-auth") {
+        None => None,
+        Some(a) => {
+            let Some((user, pass)) = a.split_once(':') else {
+                return Err(Error::usage(
+                    m.name("proxy-auth"),
+                    "the proxy server needs USER:PASS",
+                ));
+            };
+            if user.is_empty() || a.bytes().any(|b| b.is_ascii_control()) {
+                return Err(Error::usage(
+                    m.name("proxy-auth"),
+                    "the user must not be empty, and control characters are not allowed",
+                ));
+            }
+            Some((user.to_string(), pass.to_string()))
+        }
+    };
+    Ok(Some(ProxyServer { auth }))
 }
 
 fn resolve_dump(m: &Matches) -> Result<DumpOptions> {
@@ -3031,8 +3139,11 @@ mod tests {
                 ProxyKind::Socks4
             );
             let bad: &[(&[&str], &str)] = &[
-                (&["--proxy", "p", "-l"], "rnc: --proxy : only valid in connect mode (the proxy server is not supported yet)"),
-                (&["--proxy-type", "http", "-l"], "rnc: --proxy-type : not supported yet"),
+                (&["--proxy", "p", "-l"], "rnc: --proxy : a proxy to connect through is for connect mode (to be one: -l --proxy-type http)"),
+                (&["--proxy-auth", "u:p", "-l"], "rnc: --proxy-auth : in listen mode needs --proxy-type http"),
+                (&["--proxy-type", "socks5", "-l"], "rnc: --proxy-type : the proxy server speaks http only, not 'socks5'"),
+                (&["--proxy-type", "http", "-l", "--sh-exec", "cat"], "rnc: --sh-exec : cannot be used with the HTTP proxy server (--proxy-type http)"),
+                (&["--proxy-type", "http", "-l", "--proxy-auth", "user"], "rnc: --proxy-auth : the proxy server needs USER:PASS"),
                 (&["--proxy-dns", "local"], if p == Personality::OpenBsd { "rnc: --proxy-dns : only valid with -x" } else { "rnc: --proxy-dns : only valid with --proxy" }),
                 (&["--proxy", "p", "-X", "9"], "rnc: -X : invalid proxy type '9' (http, socks4 or socks5)"),
                 (&["--proxy", "p", "--proxy-dns", "x"], "rnc: --proxy-dns : invalid value 'x' (local, remote, both or none)"),
@@ -3048,6 +3159,24 @@ mod tests {
                 a.extend(["h", "1"]);
                 assert_eq!(err_p(p, &a), *want, "{p:?} {args:?}");
             }
+        }
+        for p in [
+            Personality::Ncat,
+            Personality::OpenBsd,
+            Personality::Traditional,
+        ] {
+            let c = cfg_p(
+                p,
+                &["-l", "--proxy-type", "http", "--proxy-auth", "u:p:q", "1"],
+            );
+            assert_eq!(
+                c.proxy_server,
+                Some(ProxyServer {
+                    auth: Some(("u".into(), "p:q".into()))
+                })
+            );
+            assert_eq!(c.proxy, None);
+            assert_eq!(cfg_p(p, &["-l", "1"]).proxy_server, None);
         }
         let s = spec(
             Personality::OpenBsd,

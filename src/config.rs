@@ -241,6 +241,13 @@ pub enum ProxyDns {
     None,
 }
 
+/// Serve as an HTTP proxy (`-l --proxy-type http`); see `proxy::server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyServer {
+    /// `--proxy-auth USER:PASS`: clients must authenticate, Basic or Digest.
+    pub auth: Option<(String, String)>,
+}
+
 /// Connect through a proxy (`--proxy`, OpenBSD `-x`); see `proxy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxySpec {
@@ -325,4 +332,6 @@ pub struct Config {
     pub zero_io: Option<Vec<u16>>,
     /// Connect mode: reach the target through this proxy.
     pub proxy: Option<ProxySpec>,
+    /// Listen mode: be an HTTP proxy (`proxy::server`).
+    pub proxy_server: Option<ProxyServer>,
 }

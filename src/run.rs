@@ -214,6 +214,9 @@ fn listen(cfg: &Config, log: &Log, stdio: Stdio, dump: Option<&mut Dump>) -> Res
     if cfg.test_banner {
         crate::log::emit("NCAT TEST: LISTEN");
     }
+    if let Some(spec) = &cfg.proxy_server {
+        return crate::proxy::server::serve(cfg, spec, log, listeners, server);
+    }
     if cfg.proto.is_datagram() && cfg.keep_open {
         let hooks = start_hooks(cfg, &listeners);
         let socks: Vec<OwnedFd> = std::mem::take(&mut listeners.socks)
@@ -378,7 +381,7 @@ fn start_hooks(cfg: &Config, listeners: &Listeners) -> Option<hook::Sender> {
 }
 
 /// The transport of an accepted connection: plain, or TLS with `server`.
-fn server_transport(
+pub(crate) fn server_transport(
     server: Option<Arc<rustls::ServerConfig>>,
     conn: OwnedFd,
     log: &Log,
@@ -406,7 +409,7 @@ fn server_transport(
 
 /// Accept clients until one passes `--allow`/`--deny`; a denied one is closed
 /// before any of its bytes are read.
-fn accept_admitted(
+pub(crate) fn accept_admitted(
     cfg: &Config,
     log: &Log,
     listeners: &Listeners,

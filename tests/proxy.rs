@@ -416,7 +416,8 @@ fn proxy_with_listen_is_a_usage_error() {
         .finish(FAIL);
     assert_eq!(d.code, Some(2), "{}", d.stderr);
     assert!(
-        d.stderr.contains("only valid in connect mode"),
+        d.stderr
+            .contains("a proxy to connect through is for connect mode"),
         "{}",
         d.stderr
     );

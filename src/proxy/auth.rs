@@ -66,10 +66,11 @@ pub fn md5_hex(data: &[u8]) -> String {
 
 pub fn hex(data: &[u8]) -> String {
     use std::fmt::Write;
-    data.iter().fold(String::with_capacity(data.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    data.iter()
+        .fold(String::with_capacity(data.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Compare without an early exit, so the time taken says nothing about where
@@ -299,8 +300,10 @@ mod tests {
 
     #[test]
     fn parses_several_challenges_and_credentials() {
-        let h = parse(r#"Basic realm="Ncat", Digest realm="Ncat", nonce="a\"b", qop="auth", algorithm=MD5"#)
-            .unwrap();
+        let h = parse(
+            r#"Basic realm="Ncat", Digest realm="Ncat", nonce="a\"b", qop="auth", algorithm=MD5"#,
+        )
+        .unwrap();
         assert_eq!(h.len(), 2);
         assert!(h[0].is("basic") && h[0].param("realm") == Some("Ncat"));
         assert!(h[1].is("Digest"));
@@ -319,7 +322,14 @@ mod tests {
 
     #[test]
     fn garbage_parses_to_nothing_rather_than_panicking() {
-        for s in ["", ",,,", "Digest nonce=\"unterminated", "=", "Digest a=", "\u{7f}"] {
+        for s in [
+            "",
+            ",,,",
+            "Digest nonce=\"unterminated",
+            "=",
+            "Digest a=",
+            "\u{7f}",
+        ] {
             let _ = parse(s);
         }
         assert_eq!(parse(""), None);

@@ -13,6 +13,7 @@
 //! is one line `rnc: proxy HOST:PORT : WHY`, exit 1.
 
 pub mod auth;
+pub mod server;
 
 use self::auth::base64;
 use crate::config::{Address, Config, Family, Proto, ProxyDns, ProxyKind, ProxySpec};

@@ -52,13 +52,21 @@ pub struct Stdio {
     pub output: FdKind,
 }
 
-/// The local side of a session: rnc's own stdin and stdout, or the pipes of an
-/// exec child (its stdout is read, its stdin written).
+/// The local side of a session: rnc's own stdin and stdout, the pipes of an
+/// exec child (its stdout is read, its stdin written), or a second socket (the
+/// proxy server's tunnel to a target).
 pub enum Local {
     Stdio(Stdio),
     Child {
         from_child: OwnedFd,
         to_child: Option<OwnedFd>,
+    },
+    /// A connected stream socket, as two fds (`dup`'d) so that epoll can watch
+    /// its reading and writing under separate tokens; done writing means
+    /// shutdown(SHUT_WR), not close.
+    Socket {
+        sock: OwnedFd,
+        writer: Option<OwnedFd>,
     },
 }
 
@@ -67,6 +75,7 @@ impl Local {
         match self {
             Local::Stdio(s) => s.input,
             Local::Child { .. } => FdKind::Pipe,
+            Local::Socket { .. } => FdKind::Socket,
         }
     }
 
@@ -74,13 +83,24 @@ impl Local {
         match self {
             Local::Stdio(s) => s.output,
             Local::Child { .. } => FdKind::Pipe,
+            Local::Socket { .. } => FdKind::Socket,
         }
+    }
+
+    /// A socket as a local end.
+    pub fn socket(sock: OwnedFd) -> io::Result<Local> {
+        let writer = sock.try_clone()?;
+        Ok(Local::Socket {
+            sock,
+            writer: Some(writer),
+        })
     }
 
     fn input(&self) -> BorrowedFd<'_> {
         match self {
             Local::Stdio(_) => sys::stdin_fd(),
             Local::Child { from_child, .. } => from_child.as_fd(),
+            Local::Socket { sock, .. } => sock.as_fd(),
         }
     }
 
@@ -89,6 +109,7 @@ impl Local {
         match self {
             Local::Stdio(_) => Some(sys::stdout_fd()),
             Local::Child { to_child, .. } => to_child.as_ref().map(|f| f.as_fd()),
+            Local::Socket { writer, .. } => writer.as_ref().map(|f| f.as_fd()),
         }
     }
 
@@ -102,6 +123,14 @@ impl Local {
                 }
             }
             Local::Child { to_child, .. } => *to_child = None,
+            Local::Socket { sock, writer } => {
+                if writer.take().is_some() {
+                    let _ = nix::sys::socket::shutdown(
+                        sock.as_raw_fd(),
+                        nix::sys::socket::Shutdown::Write,
+                    );
+                }
+            }
         }
     }
 
@@ -125,6 +154,10 @@ impl Local {
                 if let Some(t) = to_child {
                     let _ = sys::set_nonblocking(t.as_fd());
                 }
+            }
+            // (The dup shares the file description, so one call covers both.)
+            Local::Socket { sock, .. } => {
+                let _ = sys::set_nonblocking(sock.as_fd());
             }
         }
     }
@@ -762,8 +795,8 @@ fn run_on(
         // (Not between the clients of a listener that serves one after another.)
         // (Nor when a hook will run: its output goes to our stdout.)
         let last_session = !(cfg.keep_open && cfg.role == Role::Listen) && cfg.on_close.is_none();
-        let is_child = matches!(env.local, Local::Child { .. });
-        if down.done() && !stdout_closed && (last_session || is_child) {
+        let owned_local = !matches!(env.local, Local::Stdio(_));
+        if down.done() && !stdout_closed && (last_session || owned_local) {
             stdout_closed = true;
             if let Some(out) = env.local.output() {
                 let raw = out.as_raw_fd();
@@ -903,8 +936,8 @@ fn send_replies(env: &mut Env<'_>, write_shut: bool) -> io::Result<()> {
 }
 
 /// The local output's reader has gone. For rnc's stdout that ends the session
-/// (returns true); an exec child that stops reading may still be talking, so
-/// what the peer sends from now on is read and dropped.
+/// (returns true); an exec child (or a tunnel's target) that stops reading may
+/// still be talking, so what the peer sends from now on is read and dropped.
 fn output_gone(down: &mut Direction, env: &mut Env<'_>) -> bool {
     if matches!(env.local, Local::Stdio(_)) {
         return true;
