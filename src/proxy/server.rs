@@ -175,14 +175,11 @@ fn handle(sh: &Shared, transport: Transport, info: ConnInfo) -> std::result::Res
         }
     };
     let limit = sh.cfg.timeouts.connect.unwrap_or(CONNECT_TIMEOUT);
-    let target = match connect_target(&host, port, sh.cfg.family, limit) {
+    let target = match connect_target(&host, port, sh.cfg.family, limit, &info) {
         Ok(t) => t,
         Err((code, why)) => return c.refuse(code, &format!("{host}:{port}: {why}")),
     };
-    if is_self(&target, &info) {
-        return c.refuse(403, "request loop: the target is this proxy");
-    }
-    let (local, transport) = (Local::socket(target.0).map_err(|e| describe(&e))?, c.t);
+    let (local, transport) = (Local::socket(target).map_err(|e| describe(&e))?, c.t);
     let (first, session) = match origin_form {
         None => {
             let mut t = transport;
@@ -514,13 +511,21 @@ fn split_http_uri(uri: &str) -> std::result::Result<(String, u16, Option<String>
 }
 
 /// Connect to the target, trying each of its addresses; on failure the HTTP
-/// status and why.
+/// status and why. The proxy itself is never a target (ncat's loop check: our
+/// port on this address, a loopback or the unspecified address).
 fn connect_target(
     host: &str,
     port: u16,
     family: Family,
     limit: Duration,
-) -> std::result::Result<(OwnedFd, SocketAddr), (u16, String)> {
+    info: &ConnInfo,
+) -> std::result::Result<OwnedFd, (u16, String)> {
+    let is_self = |a: &SocketAddr| {
+        info.local.is_some_and(|l| {
+            a.port() == l.port()
+                && (a.ip() == l.ip() || a.ip().is_loopback() || a.ip().is_unspecified())
+        })
+    };
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| (502, format!("cannot resolve: {}", describe(&e))))?
@@ -533,6 +538,9 @@ fn connect_target(
     if addrs.is_empty() {
         return Err((502, "no address of the allowed family".into()));
     }
+    if addrs.iter().any(is_self) {
+        return Err((403, "request loop: the target is this proxy".into()));
+    }
     let deadline = Instant::now() + limit;
     let mut last = (502, String::new());
     for a in addrs {
@@ -544,7 +552,7 @@ fn connect_target(
         let r = Socket::new(Domain::for_address(a), Type::STREAM, None)
             .and_then(|s| s.connect_timeout(&SockAddr::from(a), left).map(|_| s));
         match r {
-            Ok(s) => return Ok((s.into(), a)),
+            Ok(s) => return Ok(s.into()),
             Err(e)
                 if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
             {
@@ -554,17 +562,6 @@ fn connect_target(
         }
     }
     Err(last)
-}
-
-/// Whether the target is this proxy itself (ncat's loop check): our own
-/// port on an address of this host.
-fn is_self(target: &(OwnedFd, SocketAddr), info: &ConnInfo) -> bool {
-    let (_, addr) = target;
-    let Some(local) = info.local else {
-        return false;
-    };
-    addr.port() == local.port()
-        && (addr.ip() == local.ip() || addr.ip().is_loopback() || addr.ip().is_unspecified())
 }
 
 /// `--proxy-auth` on the server: checks credentials and issues challenges.
