@@ -546,3 +546,15 @@ pub fn local_addr(fd: &OwnedFd) -> Option<SocketAddr> {
 pub fn shutdown_write(fd: &OwnedFd) -> io::Result<()> {
     socket2::SockRef::from(fd).shutdown(std::net::Shutdown::Write)
 }
+
+/// How long a listener waits before accepting again after a shortage.
+pub const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether accept(2) failed for want of descriptors or memory, which time
+/// (clients leaving) can cure.
+pub fn accept_shortage(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EMFILE | nix::libc::ENFILE | nix::libc::ENOBUFS | nix::libc::ENOMEM)
+    )
+}

@@ -120,7 +120,14 @@ fn session(
     dump: Option<&mut Dump>,
 ) -> Result<relay::Report> {
     let Some(argv) = &cfg.exec else {
-        return relay::run(cfg, log, Local::Stdio(stdio), transport, initial, dump);
+        return relay::run(
+            cfg,
+            log,
+            Local::Stdio(stdio),
+            transport,
+            relay::Initial::received(initial),
+            dump,
+        );
     };
     // (The cli gave `cfg.eof` the exec policy: the child is both ends.)
     let mut sp = child::spawn(argv, &info)?;
@@ -128,7 +135,14 @@ fn session(
         from_child: sp.from_child,
         to_child: Some(sp.to_child),
     };
-    let r = relay::run(cfg, log, local, transport, initial, dump);
+    let r = relay::run(
+        cfg,
+        log,
+        local,
+        transport,
+        relay::Initial::received(initial),
+        dump,
+    );
     // A child whose conversation is over gets a moment to exit by itself.
     let grace = if r.is_ok() {
         CHILD_GRACE
@@ -414,6 +428,7 @@ pub(crate) fn accept_admitted(
     log: &Log,
     listeners: &Listeners,
 ) -> Result<(OwnedFd, Option<SocketAddr>, Option<SocketAddr>)> {
+    let mut shortage_reported = false;
     loop {
         let ready = wait_readable(listeners)?;
         let (fd, local) = &listeners.socks[ready];
@@ -421,6 +436,17 @@ pub(crate) fn accept_admitted(
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+            Err(e) if e.raw_os_error() == Some(nix::libc::EPROTO) => continue,
+            // Out of descriptors or memory: the connections being served go
+            // on, and the waiting ones are taken in once some are free.
+            Err(e) if net::accept_shortage(&e) => {
+                if !shortage_reported {
+                    shortage_reported = true;
+                    log.info(format!("Ncat: accept: {}; retrying.", describe(&e)));
+                }
+                std::thread::sleep(net::ACCEPT_BACKOFF);
+                continue;
+            }
             // The listener was shut for an orderly exit (see `signals`): accept
             // nothing more and let that thread end the process.
             Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => loop {

@@ -594,3 +594,64 @@ fn options_that_mean_nothing_to_the_proxy_are_refused() {
         assert_eq!(d.stderr.trim_end(), want);
     }
 }
+
+/// Under `ulimit -n 40` more tunnels are asked for than there are
+/// descriptors: the proxy says so, keeps the tunnels it has, and serves again
+/// once they are gone.
+#[test]
+fn out_of_descriptors_the_proxy_keeps_its_tunnels_and_recovers() {
+    let echo = echo_server();
+    let o = origin("recovered\n");
+    let bin = rnc_bin();
+    let mut p = Cmd::new(
+        "/bin/sh",
+        [
+            "-c",
+            "ulimit -n 40 && exec \"$0\" -v --test -l --proxy-type http 127.0.0.1 0",
+            bin.to_str().unwrap(),
+        ],
+    )
+    .env_remove("RNC_COMPAT")
+    .stdin(In::Open)
+    .spawn();
+    p.expect_stderr("NCAT TEST: LISTEN", FAIL);
+    let port = p
+        .stderr()
+        .lines()
+        .find(|l| l.contains("Listening on "))
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .expect("a port");
+    let mut px = Proxy { p, port };
+    let mut tunnels: Vec<TcpStream> = (0..30)
+        .map(|_| {
+            let mut s = px.connect();
+            s.write_all(format!("CONNECT 127.0.0.1:{echo} HTTP/1.0\r\n\r\n").as_bytes())
+                .unwrap();
+            s
+        })
+        .collect();
+    px.p.expect_stderr("Too many open files", FAIL);
+    px.alive();
+    // Tunnels that got their 200 still work.
+    let mut working = 0;
+    for s in tunnels.iter_mut() {
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut b = [0u8; 19];
+        if s.read_exact(&mut b).is_ok() && &b == b"HTTP/1.0 200 OK\r\n\r\n" {
+            s.set_read_timeout(Some(FAIL)).unwrap();
+            s.write_all(b"x").unwrap();
+            let mut e = [0u8; 1];
+            s.read_exact(&mut e).expect("echo through a held tunnel");
+            working += 1;
+        }
+    }
+    assert!(working >= 1, "no tunnel survived\n{}", px.p.context());
+    tunnels.clear();
+    wait_for("the proxy to serve again", FAIL, || {
+        px.ask(format!("GET {} HTTP/1.0\r\n\r\n", o.url("/")).as_bytes())
+            .ends_with("recovered\n")
+    });
+    px.alive();
+}

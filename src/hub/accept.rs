@@ -5,7 +5,7 @@
 //! backlog is empty or accept fails in a way that needs time to pass: out of
 //! descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). Then the
 //! hub keeps serving the clients it has and tries again after
-//! `ACCEPT_BACKOFF`; the connections wait in the kernel's backlog meanwhile.
+//! `net::ACCEPT_BACKOFF`; the connections wait in the kernel's backlog meanwhile.
 
 use super::{chat, Client, Hub, Tap, FIRST_CLIENT};
 use crate::child::ConnInfo;
@@ -23,10 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// Pause after accept fails for lack of descriptors or memory.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+use std::time::Instant;
 
 impl Hub<'_> {
     pub(super) fn accept_all(&mut self) {
@@ -59,7 +56,7 @@ impl Hub<'_> {
                             self.log
                                 .info(format!("Ncat: accept: {}; retrying.", describe(&e)));
                         }
-                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                        self.accept_paused_until = Some(Instant::now() + net::ACCEPT_BACKOFF);
                         return;
                     }
                 }

@@ -23,7 +23,7 @@ use crate::config::{Config, EofPolicy, Family, ProxyServer, Role};
 use crate::error::Result;
 use crate::log::{describe, Log};
 use crate::net::Listeners;
-use crate::relay::{self, Local, Transport};
+use crate::relay::{self, Initial, Local, Transport};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -179,25 +179,23 @@ fn handle(sh: &Shared, transport: Transport, info: ConnInfo) -> std::result::Res
         Ok(t) => t,
         Err((code, why)) => return c.refuse(code, &format!("{host}:{port}: {why}")),
     };
-    let (local, transport) = (Local::socket(target).map_err(|e| describe(&e))?, c.t);
-    let (first, session) = match origin_form {
-        None => {
-            let mut t = transport;
-            write_all(
-                &mut t,
-                b"HTTP/1.0 200 OK\r\n\r\n",
-                Instant::now() + head_limit,
-            )
-            .map_err(|e| describe(&e))?;
-            (rest, (&sh.tunnel, t))
-        }
+    let local = Local::socket(target).map_err(|e| describe(&e))?;
+    // The tunnel's 200 goes out only once the session is set up.
+    let (session, initial) = match origin_form {
+        None => (
+            &sh.tunnel,
+            Initial {
+                from_remote: rest,
+                to_remote: b"HTTP/1.0 200 OK\r\n\r\n".to_vec(),
+            },
+        ),
         Some(path) => {
             let mut out = req.forward_head(&path, &host, port);
             out.extend_from_slice(&rest);
-            (out, (&sh.forward, transport))
+            (&sh.forward, Initial::received(out))
         }
     };
-    relay::run(session.0, &sh.log, local, session.1, first, None)
+    relay::run(session, &sh.log, local, c.t, initial, None)
         .map(|_| ())
         .map_err(|e| e.line)
 }

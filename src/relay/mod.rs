@@ -273,6 +273,19 @@ impl Direction {
         self.src_eof && self.pending() == 0
     }
 
+    /// A copy mover that starts with `data` to write.
+    fn preloaded(data: Vec<u8>, chunk: usize) -> Mover {
+        let len = data.len();
+        let mut b = data;
+        b.resize(chunk.max(len), 0);
+        Mover::Copy {
+            buf: Some(b.into_boxed_slice()),
+            start: 0,
+            end: len,
+            chunk,
+        }
+    }
+
     fn copy(chunk: usize) -> Mover {
         Mover::Copy {
             buf: None,
@@ -649,13 +662,34 @@ fn choose_mover(src: FdKind, dst: FdKind, zero_copy: bool, chunk: usize) -> Move
     }
 }
 
+/// Bytes that belong to a session before it starts.
+#[derive(Debug, Default)]
+pub struct Initial {
+    /// Already received from the peer (a first datagram; what followed a proxy
+    /// request's head): delivered to the local end first.
+    pub from_remote: Vec<u8>,
+    /// A first word for the peer (the proxy's `200` to a CONNECT), sent once
+    /// the session is set up, so that a session that cannot start never
+    /// promised anything.
+    pub to_remote: Vec<u8>,
+}
+
+impl Initial {
+    pub fn received(from_remote: Vec<u8>) -> Initial {
+        Initial {
+            from_remote,
+            to_remote: Vec::new(),
+        }
+    }
+}
+
 /// Run one session to its end.
 pub fn run(
     cfg: &Config,
     log: &Log,
     local: Local,
     mut transport: Transport,
-    initial: Vec<u8>,
+    initial: Initial,
     dump: Option<&mut Dump>,
 ) -> Result<Report> {
     let r = run_on(cfg, log, local, &mut transport, initial, dump);
@@ -670,7 +704,7 @@ fn run_on(
     log: &Log,
     local: Local,
     transport: &mut Transport,
-    initial: Vec<u8>,
+    initial: Initial,
     dump: Option<&mut Dump>,
 ) -> Result<Report> {
     let (input_kind, output_kind) = (local.input_kind(), local.output_kind());
@@ -697,7 +731,11 @@ fn run_on(
         choose_mover(input_kind, remote_kind, zero_copy, up_chunk),
     );
     up.enabled = policy.read_stdin;
-    let down_zero_copy = zero_copy && policy.write_stdout && initial.is_empty();
+    if !initial.to_remote.is_empty() {
+        up.mover = Direction::preloaded(initial.to_remote, up_chunk);
+    }
+    let from_remote = initial.from_remote;
+    let down_zero_copy = zero_copy && policy.write_stdout && from_remote.is_empty();
     let mut down = Direction::new(
         End::Remote,
         End::Stdout,
@@ -705,18 +743,10 @@ fn run_on(
     );
     down.discard = !policy.write_stdout;
     down.capture_limit = cfg.on_close.as_ref().map_or(0, |h| h.max_input);
-    if !initial.is_empty() {
-        down.capture = initial[..initial.len().min(down.capture_limit)].to_vec();
-        down.bytes += initial.len() as u64;
-        let len = initial.len();
-        let mut b = initial;
-        b.resize(down_chunk.max(len), 0);
-        down.mover = Mover::Copy {
-            buf: Some(b.into_boxed_slice()),
-            start: 0,
-            end: len,
-            chunk: down_chunk,
-        };
+    if !from_remote.is_empty() {
+        down.capture = from_remote[..from_remote.len().min(down.capture_limit)].to_vec();
+        down.bytes += from_remote.len() as u64;
+        down.mover = Direction::preloaded(from_remote, down_chunk);
     }
 
     let mut poll = Poll::new().map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
