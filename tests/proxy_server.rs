@@ -140,7 +140,11 @@ fn read_head(s: &mut TcpStream) -> String {
 
 /// A TCP echo server; every connection echoes until EOF, then closes.
 fn echo_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind echo");
+    echo_server_at("127.0.0.1:0")
+}
+
+fn echo_server_at(addr: &str) -> u16 {
+    let l = TcpListener::bind(addr).expect("bind echo");
     let port = l.local_addr().unwrap().port();
     thread::spawn(move || {
         for s in l.incoming() {
@@ -517,6 +521,36 @@ fn the_proxy_listens_only_where_told() {
     let url = format!("http://[::1]:{}", px.port);
     let d = curl(&["-x", &url, &o.url("/")]);
     assert_eq!(d.stdout, b"six\n", "{}", d.describe());
+    px.alive();
+}
+
+/// IPv6 and host names at each hop: client to proxy over ::1, CONNECT to
+/// `[::1]:port` and to `localhost:port`, a GET for `http://localhost:port/`.
+#[test]
+fn ipv6_and_names_at_each_hop() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    let echo6 = echo_server_at("[::1]:0");
+    let echo4 = echo_server();
+    let o = origin("by name\n");
+    let mut px = proxy_at("::", &[]);
+    for target in [format!("[::1]:{echo6}"), format!("localhost:{echo4}")] {
+        let mut s = connect_retry(SocketAddr::new(V6, px.port), &mut px.p, FAIL);
+        s.set_read_timeout(Some(FAIL)).unwrap();
+        s.write_all(format!("CONNECT {target} HTTP/1.1\r\n\r\nhi").as_bytes())
+            .unwrap();
+        let mut b = [0u8; 21];
+        s.read_exact(&mut b).expect("200 and the echo");
+        assert_eq!(&b, b"HTTP/1.0 200 OK\r\n\r\nhi", "{target}");
+    }
+    let d = curl(&[
+        "-x",
+        &format!("http://[::1]:{}", px.port),
+        &format!("http://localhost:{}/", o.port),
+    ]);
+    assert_eq!(d.stdout, b"by name\n", "{}", d.describe());
     px.alive();
 }
 
