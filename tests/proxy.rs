@@ -726,78 +726,6 @@ fn ssl_through_an_http_connect_tunnel() {
     );
 }
 
-/// A real HTTP proxy: Debian's tinyproxy tunnels rnc to a target, and its
-/// refusal (a port it does not allow) is one line, exit 1.
-#[test]
-fn through_a_real_tinyproxy() {
-    assert!(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v tinyproxy"])
-            .output()
-            .is_ok_and(|o| o.status.success()),
-        "tinyproxy is missing: apt-get install -y tinyproxy (scripts/test.sh does)"
-    );
-    let target = TcpListener::bind("127.0.0.1:0").unwrap();
-    let tport = target.local_addr().unwrap().port();
-    let t = thread::spawn(move || {
-        let (s, _) = target.accept().expect("accept from tinyproxy");
-        s.set_read_timeout(Some(FAIL)).unwrap();
-        tunnel_end(s, b"hello from target\n")
-    });
-    let pport = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("rnc-tinyproxy-{}-{pport}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = dir.join("tinyproxy.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "Port {pport}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nConnectPort {tport}\nLogLevel Error\n"
-        ),
-    )
-    .unwrap();
-    let mut proxy = std::process::Command::new("tinyproxy")
-        .arg("-d")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start tinyproxy");
-    let deadline = Instant::now() + FAIL;
-    while TcpStream::connect(("127.0.0.1", pport)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "tinyproxy did not listen on {pport}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    let addr = format!("127.0.0.1:{pport}");
-    let mut p = Cmd::rnc(["--proxy", &addr, "127.0.0.1", &tport.to_string()])
-        .stdin(In::Data(b"ping\n".to_vec()))
-        .spawn();
-    let d = p.finish(FAIL);
-    let ok = d.code == Some(0) && d.stdout == b"hello from target\n";
-    let got = t.join();
-    // A port tinyproxy does not allow: its 403, in one line.
-    let mut q = Cmd::rnc(["--proxy", &addr, "127.0.0.1", "9"]).spawn();
-    let refused = q.finish(FAIL);
-    let _ = proxy.kill();
-    let _ = proxy.wait();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(ok, "{}", p.context());
-    assert_eq!(got.expect("target thread"), b"ping\n");
-    assert_eq!(refused.code, Some(1), "{}", q.context());
-    assert!(
-        q.context().contains("rnc: proxy 127.0.0.1:") && q.context().contains("403"),
-        "{}",
-        q.context()
-    );
-}
-
 // ---------------------------------------------------------------------------
 // Real proxies and servers (Debian packages that scripts/test.sh installs).
 // Each runs as a `Proc`, so it is killed when the test ends, even on failure.
@@ -937,4 +865,382 @@ fn digest_auth_through_a_real_ncat_proxy() {
         format!("rnc: proxy {addr} : proxy authentication failed: 407 Proxy Authentication Required (credentials refused)\n")
     );
     assert!(proxy.is_running(), "{}", proxy.context());
+}
+
+fn microsocks(auth: Option<(&str, &str)>) -> (Proc, String) {
+    let (p, port) = daemon("microsocks", |port| {
+        let mut args = vec![
+            "-i".to_string(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ];
+        if let Some((u, pw)) = auth {
+            args.extend(["-u".into(), u.into(), "-P".into(), pw.into()]);
+        }
+        Cmd::tool("microsocks", args)
+    });
+    (p, format!("127.0.0.1:{port}"))
+}
+
+/// A real SOCKS5 server (Debian's microsocks): a tunnel by address, and by
+/// name with remote DNS, which microsocks resolves itself (its log names the
+/// host it connected to), against local DNS, where it only sees the address.
+#[test]
+fn socks5_through_a_real_microsocks() {
+    let (mut proxy, addr) = microsocks(None);
+    let (tport, t) = target();
+    talk(
+        Cmd::rnc([
+            "--proxy",
+            &addr,
+            "--proxy-type",
+            "socks5",
+            "127.0.0.1",
+            &tport.to_string(),
+        ]),
+        t,
+    );
+    let (tport, t) = target();
+    talk(
+        Cmd::rnc([
+            "--proxy",
+            &addr,
+            "--proxy-type",
+            "socks5",
+            "--proxy-dns",
+            "remote",
+            "localhost",
+            &tport.to_string(),
+        ]),
+        t,
+    );
+    proxy.expect_stderr(&format!("connected to localhost:{tport}"), FAIL);
+    let (tport, t) = target();
+    talk(
+        Cmd::rnc([
+            "-4",
+            "--proxy",
+            &addr,
+            "--proxy-type",
+            "socks5",
+            "--proxy-dns",
+            "local",
+            "localhost",
+            &tport.to_string(),
+        ]),
+        t,
+    );
+    proxy.expect_stderr(&format!("connected to 127.0.0.1:{tport}"), FAIL);
+    // A name only the proxy could resolve, and it cannot: its failure code.
+    let d = run(
+        Cmd::rnc([
+            "--proxy",
+            &addr,
+            "--proxy-type",
+            "socks5",
+            "no-such-host.invalid",
+            "80",
+        ]),
+        FAIL,
+    );
+    assert_eq!(d.code, Some(1), "{}", d.describe());
+    assert!(
+        d.stderr
+            .starts_with(&format!("rnc: proxy {addr} : SOCKS5 request failed: ")),
+        "{}",
+        d.describe()
+    );
+    assert_eq!(d.stderr.lines().count(), 1, "{}", d.describe());
+    assert!(proxy.is_running(), "{}", proxy.context());
+}
+
+/// microsocks with a user and password (RFC 1929): the right password
+/// tunnels (also in OpenBSD's -X 5 -x form), a wrong one and none at all are
+/// one-line errors, exit 1.
+#[test]
+fn socks5_user_password_through_a_real_microsocks() {
+    let (mut proxy, addr) = microsocks(Some(("bob", "pa55")));
+    let (tport, t) = target();
+    talk(
+        Cmd::rnc([
+            "--proxy",
+            &addr,
+            "--proxy-type",
+            "socks5",
+            "--proxy-auth",
+            "bob:pa55",
+            "localhost",
+            &tport.to_string(),
+        ]),
+        t,
+    );
+    let (tport, t) = target();
+    talk(
+        Cmd::rnc_as(
+            "nc",
+            ["-X", "5", "-x", &addr, "127.0.0.1", &tport.to_string()],
+        )
+        .env("NCAT_PROXY_AUTH", "bob:pa55"),
+        t,
+    );
+    for (auth, why) in [
+        (
+            Some("bob:wrong"),
+            "SOCKS5 authentication failed (user name or password refused)",
+        ),
+        (
+            None,
+            "SOCKS5 proxy accepts none of our authentication methods (no --proxy-auth given)",
+        ),
+    ] {
+        let mut args = vec!["--proxy", &addr, "--proxy-type", "socks5"];
+        if let Some(a) = auth {
+            args.extend(["--proxy-auth", a]);
+        }
+        args.extend(["127.0.0.1", "9"]);
+        let d = run(Cmd::rnc(args).env_remove("NCAT_PROXY_AUTH"), FAIL);
+        assert_eq!(d.code, Some(1), "{}", d.describe());
+        assert_eq!(d.stderr, format!("rnc: proxy {addr} : {why}\n"));
+    }
+    assert!(proxy.is_running(), "{}", proxy.context());
+}
+
+/// Debian's tinyproxy on a free port, allowing CONNECT to `ports` only, with
+/// `extra` configuration lines; its config lives in `dir`.
+fn tinyproxy(dir: &TempDir, ports: &[u16], extra: &str) -> (Proc, String) {
+    let (p, port) = daemon("tinyproxy", |port| {
+        let mut conf = format!(
+            "Port {port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nLogLevel Error\n{extra}"
+        );
+        for p in ports {
+            conf.push_str(&format!("ConnectPort {p}\n"));
+        }
+        let path = dir.file("tinyproxy.conf", conf.as_bytes());
+        Cmd::tool("tinyproxy", ["-d", "-c"]).arg(path)
+    });
+    (p, format!("127.0.0.1:{port}"))
+}
+
+/// A real HTTP proxy: Debian's tinyproxy tunnels rnc to a target, and its
+/// refusal (a port it does not allow) is one line, exit 1.
+#[test]
+fn through_a_real_tinyproxy() {
+    let dir = TempDir::new();
+    let (tport, t) = target();
+    let (mut proxy, addr) = tinyproxy(&dir, &[tport], "");
+    talk(
+        Cmd::rnc(["--proxy", &addr, "127.0.0.1", &tport.to_string()]),
+        t,
+    );
+    // A port tinyproxy does not allow: its 403, in one line.
+    let d = run(Cmd::rnc(["--proxy", &addr, "127.0.0.1", "9"]), FAIL);
+    assert_eq!(d.code, Some(1), "{}", d.describe());
+    assert!(
+        d.stderr.starts_with(&format!(
+            "rnc: proxy {addr} : HTTP proxy refused the connection: 403"
+        )),
+        "{}",
+        d.describe()
+    );
+    assert_eq!(d.stderr.lines().count(), 1, "{}", d.describe());
+    assert!(proxy.is_running(), "{}", proxy.context());
+}
+
+/// tinyproxy with BasicAuth: it challenges with Basic only, so rnc answers
+/// with Basic on a second connection; a wrong password gets tinyproxy's 401,
+/// reported as an authentication failure.
+#[test]
+fn basic_auth_through_a_real_tinyproxy() {
+    let dir = TempDir::new();
+    let (tport, t) = target();
+    let (mut proxy, addr) = tinyproxy(&dir, &[tport, 9], "BasicAuth carol hunter2\n");
+    let d = talk(
+        Cmd::rnc([
+            "-vv",
+            "--proxy",
+            &addr,
+            "--proxy-auth",
+            "carol:hunter2",
+            "127.0.0.1",
+            &tport.to_string(),
+        ]),
+        t,
+    );
+    assert!(
+        d.stderr
+            .contains("asks for authentication; answering with Basic"),
+        "{}",
+        d.describe()
+    );
+    let d = run(
+        Cmd::rnc([
+            "--proxy",
+            &addr,
+            "--proxy-auth",
+            "carol:nope",
+            "127.0.0.1",
+            "9",
+        ]),
+        FAIL,
+    );
+    assert_eq!(d.code, Some(1), "{}", d.describe());
+    assert_eq!(
+        d.stderr,
+        format!("rnc: proxy {addr} : proxy authentication failed: 401 Unauthorized (credentials refused)\n")
+    );
+    let d = run(
+        Cmd::rnc(["--proxy", &addr, "127.0.0.1", "9"]).env_remove("NCAT_PROXY_AUTH"),
+        FAIL,
+    );
+    assert_eq!(d.code, Some(1), "{}", d.describe());
+    assert_eq!(
+        d.stderr,
+        format!("rnc: proxy {addr} : HTTP proxy refused the connection: 407 Proxy Authentication Required (it wants credentials: --proxy-auth)\n")
+    );
+    assert!(proxy.is_running(), "{}", proxy.context());
+}
+
+/// sshd's absolute path (it refuses to start from a relative one).
+fn sshd_path() -> std::path::PathBuf {
+    let in_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("sshd"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    in_path
+        .into_iter()
+        .chain(["/usr/sbin/sshd".into()])
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "required peer `sshd` is not installed. Run scripts/test.sh, which installs it, \
+                 or: apt-get install -y openssh-server"
+            )
+        })
+}
+
+fn id(flag: &str) -> String {
+    let d = run(Cmd::new("id", [flag]), FAIL);
+    assert_eq!(d.code, Some(0), "{}", d.describe());
+    d.stdout_str().trim().to_string()
+}
+
+/// What ssh users type: `ProxyCommand nc -X connect -x PROXY %h %p`, with rnc
+/// as `nc` (OpenBSD personality), through a real HTTP proxy (tinyproxy) to a
+/// real sshd of this test (its own host key, a client key in its own
+/// authorized_keys file, the current user), running a remote command.
+#[test]
+fn ssh_proxycommand_through_a_real_http_proxy() {
+    let sshd = sshd_path();
+    let user = id("-un");
+    if id("-u") == "0" {
+        // sshd running as root wants its privilege separation directory, which
+        // only the ssh service's start script creates.
+        std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+    }
+    let dir = TempDir::new();
+    for key in ["host_key", "client_key"] {
+        let d = run(
+            Cmd::tool(
+                "ssh-keygen",
+                ["-q", "-t", "ed25519", "-N", "", "-C", "rnc-test", "-f"],
+            )
+            .arg(dir.join(key)),
+            FAIL,
+        );
+        assert_eq!(d.code, Some(0), "{}", d.describe());
+    }
+    let pubkey = std::fs::read(dir.join("client_key.pub")).unwrap();
+    let authorized = dir.file("authorized_keys", &pubkey);
+    let (mut server, sport) = daemon("sshd", |port| {
+        let opt = |o: String| ["-o".to_string(), o];
+        let mut args = vec![
+            "-D".to_string(),
+            "-e".into(),
+            "-f".into(),
+            "/dev/null".into(),
+        ];
+        for o in [
+            format!("Port={port}"),
+            "ListenAddress=127.0.0.1".into(),
+            format!("HostKey={}", dir.join("host_key").display()),
+            format!("AuthorizedKeysFile={}", authorized.display()),
+            "StrictModes=no".into(),
+            "UsePAM=no".into(),
+            "PidFile=none".into(),
+            "PasswordAuthentication=no".into(),
+            "KbdInteractiveAuthentication=no".into(),
+            "PermitRootLogin=prohibit-password".into(),
+            format!("AllowUsers={user}"),
+        ] {
+            args.extend(opt(o));
+        }
+        Cmd::new(&sshd, args)
+    });
+    let (proxy, paddr) = tinyproxy(&dir, &[sport], "");
+    let nc = rnc_named("nc");
+    let ssh = |proxy_command: String| {
+        let mut p = Cmd::tool(
+            "ssh",
+            [
+                "-F",
+                "/dev/null",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                &format!("ConnectTimeout={}", FAIL.as_secs()),
+                "-o",
+                &format!("ProxyCommand={proxy_command}"),
+                "-i",
+            ],
+        )
+        .arg(dir.join("client_key"))
+        .args(["-p", &sport.to_string(), &format!("{user}@127.0.0.1")])
+        .args(["echo", "hello-through-proxy"])
+        .spawn();
+        let d = p.finish(FAIL + FAIL);
+        (d, p.context())
+    };
+    // As ssh users write it, and the same with ncat's own spelling (ssh
+    // runs the command with `exec` already).
+    for pc in [
+        format!("{} -X connect -x {paddr} %h %p", nc.display()),
+        format!(
+            "{} --proxy-type http --proxy {paddr} %h %p",
+            rnc_bin().display()
+        ),
+    ] {
+        let (d, ctx) = ssh(pc.clone());
+        assert_eq!(
+            (d.code, d.stdout_str().as_str()),
+            (Some(0), "hello-through-proxy\n"),
+            "ProxyCommand {pc}\n{ctx}\nsshd:\n{}\nproxy:\n{}",
+            server.context(),
+            proxy.context()
+        );
+    }
+    // A proxy that refuses (a port tinyproxy does not allow): ssh fails, and
+    // rnc's one line is what the user sees.
+    let (d, ctx) = ssh(format!("{} -X connect -x {paddr} %h 9", nc.display()));
+    assert_eq!(d.code, Some(255), "{ctx}");
+    assert!(
+        d.stderr.contains(&format!(
+            "rnc: proxy {paddr} : HTTP proxy refused the connection: 403"
+        )),
+        "{ctx}"
+    );
+    assert!(server.is_running(), "{}", server.context());
 }
