@@ -1242,5 +1242,89 @@ fn ssh_proxycommand_through_a_real_http_proxy() {
         )),
         "{ctx}"
     );
+    // The same through rnc's own proxy server with Digest auth: rnc at both
+    // ends of the tunnel, ssh inside it.
+    let (mut rproxy, rport) = daemon("rnc -l --proxy-type http", |port| {
+        Cmd::rnc([
+            "-l",
+            "--proxy-type",
+            "http",
+            "--proxy-auth",
+            "dave:pw",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+    });
+    let pc = format!(
+        "{} --proxy 127.0.0.1:{rport} --proxy-auth dave:pw %h %p",
+        rnc_bin().display()
+    );
+    let (d, ctx) = ssh(pc.clone());
+    assert_eq!(
+        (d.code, d.stdout_str().as_str()),
+        (Some(0), "hello-through-proxy\n"),
+        "ProxyCommand {pc}\n{ctx}\nsshd:\n{}\nproxy:\n{}",
+        server.context(),
+        rproxy.context()
+    );
+    assert!(rproxy.is_running(), "{}", rproxy.context());
     assert!(server.is_running(), "{}", server.context());
+}
+
+/// rnc's client against rnc's proxy server: the server offers Basic and
+/// Digest, the client answers with Digest; a wrong password is refused.
+#[test]
+fn digest_auth_through_rnc_own_proxy_server() {
+    let (mut proxy, pport) = daemon("rnc -l --proxy-type http", |port| {
+        Cmd::rnc([
+            "-l",
+            "--proxy-type",
+            "http",
+            "--proxy-auth",
+            "erin:pa:ss",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+    });
+    let addr = format!("127.0.0.1:{pport}");
+    let (tport, t) = target();
+    let d = talk(
+        Cmd::rnc([
+            "-vv",
+            "--proxy",
+            &addr,
+            "--proxy-auth",
+            "erin:pa:ss",
+            "localhost",
+            &tport.to_string(),
+        ]),
+        t,
+    );
+    assert!(
+        d.stderr
+            .contains("asks for authentication; answering with Digest"),
+        "{}\n{}",
+        d.describe(),
+        proxy.context()
+    );
+    let d = run(
+        Cmd::rnc([
+            "--proxy",
+            &addr,
+            "--proxy-auth",
+            "erin:pa:sx",
+            "127.0.0.1",
+            "9",
+        ]),
+        FAIL,
+    );
+    assert_eq!(d.code, Some(1), "{}", d.describe());
+    assert!(
+        d.stderr.starts_with(&format!(
+            "rnc: proxy {addr} : proxy authentication failed: 407"
+        )),
+        "{}",
+        d.describe()
+    );
+    assert!(proxy.is_running(), "{}", proxy.context());
 }
