@@ -6,13 +6,17 @@
 #   bash scripts/test.sh --test eof   # extra arguments go to `cargo test`
 #
 # The integration tests run the built binary against real clients and peers
-# (curl, wget, python3, ncat, nc.openbsd, ...). A test whose peer is missing
-# fails and names the package; it is never skipped.
+# (curl, wget, python3, ncat, nc.openbsd, tinyproxy, microsocks, sshd, ...).
+# A test whose peer is missing fails and names the package; it is never
+# skipped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(curl wget openssl ncat netcat-openbsd netcat-traditional socat python3 tinyproxy)
-COMMANDS=(curl wget openssl ncat nc.openbsd nc.traditional socat python3 tinyproxy)
+PACKAGES=(curl wget openssl ncat netcat-openbsd netcat-traditional socat python3 tinyproxy
+    microsocks openssh-client openssh-server)
+# sshd by absolute path: /usr/sbin may not be in a non-root PATH.
+COMMANDS=(curl wget openssl ncat nc.openbsd nc.traditional socat python3 tinyproxy
+    microsocks ssh ssh-keygen /usr/sbin/sshd)
 
 missing=()
 for c in "${COMMANDS[@]}"; do

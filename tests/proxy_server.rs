@@ -560,7 +560,7 @@ fn netcat_clients_through_rnc_proxy() {
     let px = proxy(&["--proxy-auth", "u:p"]);
     let pa = format!("127.0.0.1:{}", px.port);
     let es = echo.to_string();
-    // rnc's own client (Basic), ncat's (it answers the 407 challenge), and
+    // rnc's own client and ncat's (both answer the 407 challenge, with Digest), and
     // OpenBSD nc's -X connect (no credentials: refused).
     let clients = [
         Cmd::rnc(["--proxy", &pa, "--proxy-auth", "u:p", "127.0.0.1", &es]),

@@ -15,7 +15,7 @@
 pub mod auth;
 pub mod server;
 
-use self::auth::base64;
+use self::auth::{base64, digest_response, quote, AuthHeader, DigestInput};
 use crate::config::{Address, Config, Family, Proto, ProxyDns, ProxyKind, ProxySpec};
 use crate::error::{Error, Result};
 use crate::log::{describe, Log};
@@ -53,22 +53,36 @@ pub fn connect(cfg: &Config, spec: &ProxySpec, log: &Log) -> Result<Remote> {
         }
     };
     let target = target(cfg, spec, host, port, log)?;
-    let remote = net::connect_inet(&spec.host, spec.port, Proto::Tcp, cfg, log)?;
+    let mut remote = net::connect_inet(&spec.host, spec.port, Proto::Tcp, cfg, log)?;
     let limit = cfg.timeouts.connect.unwrap_or(DEFAULT_TIMEOUT);
-    let mut c = Conn {
-        sock: SockRef::from(&remote.fd),
-        deadline: Instant::now() + limit,
-        limit,
-        who: spec.label(),
+    let deadline = Instant::now() + limit;
+    let who = spec.label();
+    let first = {
+        let mut c = Conn::new(&remote, deadline, limit, &who)?;
+        match spec.kind {
+            ProxyKind::Http => http(&mut c, &target, port, None, spec.auth.is_some())?,
+            ProxyKind::Socks4 => socks4(&mut c, spec, &target, port).map(|_| None)?,
+            ProxyKind::Socks5 => socks5(&mut c, spec, &target, port).map(|_| None)?,
+        }
     };
-    c.sock
-        .set_nonblocking(false)
-        .map_err(|e| c.fail(describe(&e)))?;
-    match spec.kind {
-        ProxyKind::Http => http(&mut c, spec, &target, port)?,
-        ProxyKind::Socks4 => socks4(&mut c, spec, &target, port)?,
-        ProxyKind::Socks5 => socks5(&mut c, spec, &target, port)?,
+    if let (Some(challenges), Some((user, pass))) = (first, &spec.auth) {
+        // ncat's way: the first CONNECT carries no credentials, so a password
+        // never goes out in clear text to a proxy that would take Digest; the
+        // 407 connection is dropped (its body is not worth draining) and the
+        // answer goes on a new one, within the same deadline.
+        let fail = |why: String| Error::network(format!("rnc: proxy {who} : {why}"));
+        let creds =
+            credentials(&challenges, user, pass, &authority(&target, port)).map_err(fail)?;
+        log.debug(format!(
+            "proxy {who} asks for authentication; answering with {}",
+            creds.split(' ').next().unwrap_or("")
+        ));
+        drop(remote);
+        remote = reconnect(cfg, spec, deadline, limit, &who, log)?;
+        let mut c = Conn::new(&remote, deadline, limit, &who)?;
+        http(&mut c, &target, port, Some(&creds), false)?;
     }
+    let c = Conn::new(&remote, deadline, limit, &who)?;
     let restore = c
         .sock
         .set_read_timeout(None)
@@ -76,6 +90,27 @@ pub fn connect(cfg: &Config, spec: &ProxySpec, log: &Log) -> Result<Remote> {
         .and_then(|_| c.sock.set_nonblocking(true));
     restore.map_err(|e| c.fail(describe(&e)))?;
     Ok(remote)
+}
+
+/// A second connection to the proxy, its connect bounded by what is left of
+/// the handshake's deadline.
+fn reconnect(
+    cfg: &Config,
+    spec: &ProxySpec,
+    deadline: Instant,
+    limit: Duration,
+    who: &str,
+    log: &Log,
+) -> Result<Remote> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left < Duration::from_millis(1) {
+        return Err(Error::network(format!(
+            "rnc: proxy {who} : no complete reply within {limit:?}"
+        )));
+    }
+    let mut again = cfg.clone();
+    again.timeouts.connect = Some(left);
+    net::connect_inet(&spec.host, spec.port, Proto::Tcp, &again, log)
 }
 
 /// The target as sent to the proxy, after `--proxy-dns`.
@@ -114,10 +149,24 @@ struct Conn<'a> {
     sock: SockRef<'a>,
     deadline: Instant,
     limit: Duration,
-    who: String,
+    who: &'a str,
 }
 
-impl Conn<'_> {
+impl<'a> Conn<'a> {
+    /// The socket of `remote` in blocking mode, for the handshake.
+    fn new(remote: &'a Remote, deadline: Instant, limit: Duration, who: &'a str) -> Result<Self> {
+        let c = Conn {
+            sock: SockRef::from(&remote.fd),
+            deadline,
+            limit,
+            who,
+        };
+        c.sock
+            .set_nonblocking(false)
+            .map_err(|e| c.fail(describe(&e)))?;
+        Ok(c)
+    }
+
     fn fail(&self, why: impl std::fmt::Display) -> Error {
         Error::network(format!("rnc: proxy {} : {why}", self.who))
     }
@@ -188,12 +237,21 @@ fn authority(t: &Target, port: u16) -> String {
     }
 }
 
-fn http(c: &mut Conn, spec: &ProxySpec, t: &Target, port: u16) -> Result<()> {
+/// One CONNECT exchange, with `creds` as the `Proxy-Authorization` value if
+/// given. `Ok(None)`: the tunnel is open. `Ok(Some(challenges))`: a 407 to be
+/// answered (only when `may_retry`, i.e. there are credentials to answer with).
+fn http(
+    c: &mut Conn,
+    t: &Target,
+    port: u16,
+    creds: Option<&str>,
+    may_retry: bool,
+) -> Result<Option<Vec<AuthHeader>>> {
     let auth = authority(t, port);
     let mut req = format!("CONNECT {auth} HTTP/1.1\r\nHost: {auth}\r\n");
-    if let Some((user, pass)) = &spec.auth {
-        req.push_str("Proxy-Authorization: Basic ");
-        req.push_str(&base64(format!("{user}:{pass}").as_bytes()));
+    if let Some(v) = creds {
+        req.push_str("Proxy-Authorization: ");
+        req.push_str(v);
         req.push_str("\r\n");
     }
     req.push_str("\r\n");
@@ -211,15 +269,162 @@ fn http(c: &mut Conn, spec: &ProxySpec, t: &Target, port: u16) -> Result<()> {
     {
         return Err(c.fail(format!("bad HTTP reply status line {}", printable(status))));
     }
-    if !code.starts_with('2') {
-        let why = if reason.is_empty() {
-            code.to_string()
-        } else {
-            format!("{code} {}", printable_bare(reason))
-        };
-        return Err(c.fail(format!("HTTP proxy refused the connection: {why}")));
+    if code.starts_with('2') {
+        return Ok(None);
+    }
+    if code == "407" && may_retry {
+        return Ok(Some(challenges(&text)));
+    }
+    let why = if reason.is_empty() {
+        code.to_string()
+    } else {
+        format!("{code} {}", printable_bare(reason))
+    };
+    Err(c.fail(match (code, creds) {
+        // tinyproxy refuses wrong credentials with 401, most proxies with 407.
+        ("407" | "401", Some(_)) => {
+            format!("proxy authentication failed: {why} (credentials refused)")
+        }
+        ("407", None) => {
+            format!("HTTP proxy refused the connection: {why} (it wants credentials: --proxy-auth)")
+        }
+        _ => format!("HTTP proxy refused the connection: {why}"),
+    }))
+}
+
+/// Every challenge of every `Proxy-Authenticate` header in a reply head;
+/// values that do not parse are skipped.
+fn challenges(head: &str) -> Vec<AuthHeader> {
+    head.lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("proxy-authenticate"))
+        .filter_map(|(_, value)| auth::parse(value.trim()))
+        .flatten()
+        .collect()
+}
+
+/// The `Proxy-Authorization` value answering `challenges` for CONNECT to
+/// `uri`: Digest (MD5, `qop=auth` or none) when offered, as ncat prefers it,
+/// else Basic. The error is the reason, for the caller's one line.
+fn credentials(
+    challenges: &[AuthHeader],
+    user: &str,
+    pass: &str,
+    uri: &str,
+) -> std::result::Result<String, String> {
+    let mut digest_problem = None;
+    for ch in challenges.iter().filter(|h| h.is("Digest")) {
+        match digest_usable(ch) {
+            Ok(()) => return digest_credentials(ch, user, pass, uri, &cnonce()?),
+            Err(why) => {
+                digest_problem.get_or_insert(why);
+            }
+        }
+    }
+    if challenges.iter().any(|h| h.is("Basic")) {
+        return Ok(format!(
+            "Basic {}",
+            base64(format!("{user}:{pass}").as_bytes())
+        ));
+    }
+    if let Some(why) = digest_problem {
+        return Err(why);
+    }
+    if challenges.is_empty() {
+        return Err("407 without a Proxy-Authenticate challenge rnc can read".into());
+    }
+    let names: Vec<String> = challenges
+        .iter()
+        .map(|h| printable_bare(&h.scheme))
+        .collect();
+    Err(format!(
+        "proxy asks for {} authentication; rnc speaks Basic and Digest",
+        names.join(", ")
+    ))
+}
+
+/// Whether rnc can answer a Digest challenge: MD5 (the default when no
+/// algorithm is named), `qop` absent or offering `auth`, a realm and a nonce.
+fn digest_usable(ch: &AuthHeader) -> std::result::Result<(), String> {
+    if let Some(alg) = ch.param("algorithm") {
+        if !alg.eq_ignore_ascii_case("MD5") {
+            return Err(format!(
+                "unsupported Digest algorithm {}",
+                printable_bare(alg)
+            ));
+        }
+    }
+    if let Some(qop) = ch.param("qop") {
+        if !qop
+            .split(',')
+            .any(|q| q.trim().eq_ignore_ascii_case("auth"))
+        {
+            return Err(format!("unsupported Digest qop {}", printable_bare(qop)));
+        }
+    }
+    for name in ["realm", "nonce"] {
+        if ch.param(name).is_none() {
+            return Err(format!("Digest challenge without a {name}"));
+        }
+    }
+    let bad = |v: &str| v.chars().any(char::is_control);
+    if ["realm", "nonce", "opaque"]
+        .iter()
+        .any(|n| ch.param(n).is_some_and(bad))
+    {
+        return Err("Digest challenge with control characters".into());
     }
     Ok(())
+}
+
+/// The Digest answer (RFC 7616, MD5) to a challenge `digest_usable` accepted.
+fn digest_credentials(
+    ch: &AuthHeader,
+    user: &str,
+    pass: &str,
+    uri: &str,
+    cnonce: &str,
+) -> std::result::Result<String, String> {
+    let realm = ch.param("realm").unwrap_or("");
+    let nonce = ch.param("nonce").unwrap_or("");
+    // A single answer per run, so the nonce count is always 1.
+    let nc = "00000001";
+    let qop = ch.param("qop").is_some().then_some(("auth", nc, cnonce));
+    let response = digest_response(&DigestInput {
+        user,
+        realm,
+        pass,
+        method: "CONNECT",
+        uri,
+        nonce,
+        qop,
+    });
+    let mut v = format!(
+        "Digest username={}, realm={}, nonce={}, uri={}, algorithm=MD5, response={}",
+        quote(user),
+        quote(realm),
+        quote(nonce),
+        quote(uri),
+        quote(&response)
+    );
+    if qop.is_some() {
+        v.push_str(&format!(", qop=auth, nc={nc}, cnonce={}", quote(cnonce)));
+    }
+    if let Some(o) = ch.param("opaque") {
+        v.push_str(&format!(", opaque={}", quote(o)));
+    }
+    Ok(v)
+}
+
+/// A fresh client nonce: 16 random bytes in hex.
+fn cnonce() -> std::result::Result<String, String> {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| "no random numbers for the Digest client nonce".to_string())?;
+    Ok(auth::hex(&b))
 }
 
 /// The reply head up to and including the blank line, never a byte more.
@@ -352,7 +557,14 @@ fn socks5(c: &mut Conn, spec: &ProxySpec, t: &Target, port: u16) -> Result<()> {
         (2, None) => {
             return Err(c.fail("SOCKS5 proxy requires a user name and password (--proxy-auth)"))
         }
-        (0xff, _) => return Err(c.fail("SOCKS5 proxy accepts none of our authentication methods")),
+        (0xff, Some(_)) => {
+            return Err(c.fail("SOCKS5 proxy accepts none of our authentication methods"))
+        }
+        (0xff, None) => {
+            return Err(c.fail(
+                "SOCKS5 proxy accepts none of our authentication methods (no --proxy-auth given)",
+            ))
+        }
         (m, _) => {
             return Err(c.fail(format!(
                 "SOCKS5 proxy chose a method we did not offer ({m})"
@@ -423,5 +635,140 @@ mod tests {
     fn printable_escapes_and_shortens() {
         assert_eq!(printable("a\u{1}b"), "\"a\\u{1}b\"");
         assert!(printable(&"x".repeat(200)).ends_with("…\""));
+    }
+
+    fn ch(v: &str) -> Vec<AuthHeader> {
+        challenges(&format!(
+            "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: {v}\r\n\r\n"
+        ))
+    }
+
+    #[test]
+    fn challenges_come_from_every_proxy_authenticate_header() {
+        let head = "HTTP/1.1 407 x\r\nproxy-authenticate: Basic realm=\"a\"\r\nVia: y\r\n\
+                    Proxy-Authenticate: Digest realm=\"b\", nonce=\"n\"\r\n\r\n";
+        let c = challenges(head);
+        assert_eq!(c.len(), 2);
+        assert!(c[0].is("Basic") && c[1].is("Digest"));
+        assert!(challenges("HTTP/1.1 407 x\r\nProxy-Authenticate: Digest n=\"\r\n\r\n").is_empty());
+    }
+
+    #[test]
+    fn digest_is_preferred_and_answers_the_challenge() {
+        let c = ch(
+            r#"Basic realm="Ncat", Digest realm="Ncat", nonce="abc", qop="auth,auth-int", opaque="op""#,
+        );
+        let v = credentials(&c, "user", "pass", "host:80").unwrap();
+        let h = &auth::parse(&v).unwrap()[0];
+        assert!(h.is("Digest"), "{v}");
+        for (k, want) in [
+            ("username", "user"),
+            ("realm", "Ncat"),
+            ("nonce", "abc"),
+            ("uri", "host:80"),
+            ("algorithm", "MD5"),
+            ("qop", "auth"),
+            ("nc", "00000001"),
+            ("opaque", "op"),
+        ] {
+            assert_eq!(h.param(k), Some(want), "{k} in {v}");
+        }
+        let cnonce = h.param("cnonce").unwrap();
+        assert_eq!(cnonce.len(), 32);
+        assert!(cnonce.bytes().all(|b| b.is_ascii_hexdigit()));
+        let want = digest_response(&DigestInput {
+            user: "user",
+            realm: "Ncat",
+            pass: "pass",
+            method: "CONNECT",
+            uri: "host:80",
+            nonce: "abc",
+            qop: Some(("auth", "00000001", cnonce)),
+        });
+        assert_eq!(h.param("response"), Some(want.as_str()));
+        // A fresh cnonce every time.
+        let again = credentials(&c, "user", "pass", "host:80").unwrap();
+        assert_ne!(
+            auth::parse(&again).unwrap()[0].param("cnonce"),
+            Some(cnonce)
+        );
+    }
+
+    #[test]
+    fn digest_without_qop_is_rfc2069() {
+        let c = ch(r#"Digest realm="r", nonce="n", algorithm=md5"#);
+        let v = credentials(&c, "u", "p", "h:1").unwrap();
+        let h = &auth::parse(&v).unwrap()[0];
+        assert_eq!(h.param("qop"), None);
+        assert_eq!(h.param("cnonce"), None);
+        assert_eq!(h.param("opaque"), None);
+        let want = digest_response(&DigestInput {
+            user: "u",
+            realm: "r",
+            pass: "p",
+            method: "CONNECT",
+            uri: "h:1",
+            nonce: "n",
+            qop: None,
+        });
+        assert_eq!(h.param("response"), Some(want.as_str()));
+    }
+
+    #[test]
+    fn basic_when_only_basic_or_digest_unusable() {
+        let basic = "Basic dTpwOnE=";
+        assert_eq!(
+            credentials(&ch("Basic realm=\"x\""), "u", "p:q", "h:1").unwrap(),
+            basic
+        );
+        assert_eq!(
+            credentials(
+                &ch(r#"Digest realm="r", nonce="n", algorithm=SHA-256, Basic realm="r""#),
+                "u",
+                "p:q",
+                "h:1"
+            )
+            .unwrap(),
+            basic
+        );
+    }
+
+    #[test]
+    fn unusable_challenges_give_reasons() {
+        for (v, why) in [
+            (
+                r#"Digest realm="r", nonce="n", algorithm=SHA-256"#,
+                "unsupported Digest algorithm SHA-256",
+            ),
+            (
+                r#"Digest realm="r", nonce="n", algorithm=MD5-sess"#,
+                "unsupported Digest algorithm MD5-sess",
+            ),
+            (
+                r#"Digest realm="r", nonce="n", qop="auth-int""#,
+                "unsupported Digest qop auth-int",
+            ),
+            (r#"Digest realm="r""#, "Digest challenge without a nonce"),
+            (
+                "Digest realm=\"r\", nonce=\"a\r\nX: y\"",
+                "Digest challenge with control characters",
+            ),
+            (
+                "NTLM, Negotiate",
+                "proxy asks for NTLM, Negotiate authentication; rnc speaks Basic and Digest",
+            ),
+        ] {
+            let c = auth::parse(v).unwrap();
+            assert_eq!(credentials(&c, "u", "p", "h:1").unwrap_err(), why, "{v}");
+        }
+        assert_eq!(
+            credentials(&[], "u", "p", "h:1").unwrap_err(),
+            "407 without a Proxy-Authenticate challenge rnc can read"
+        );
+        // An unsupported Digest first, a usable one after it: the usable one.
+        let c =
+            ch(r#"Digest realm="r", nonce="n", algorithm=SHA-256, Digest realm="r", nonce="m""#);
+        let v = credentials(&c, "u", "p", "h:1").unwrap();
+        assert_eq!(auth::parse(&v).unwrap()[0].param("nonce"), Some("m"));
     }
 }

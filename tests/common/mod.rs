@@ -118,6 +118,8 @@ fn package_of(tool: &str) -> &str {
         "nc.traditional" => "netcat-traditional",
         "sha256sum" | "cat" | "sh" => "coreutils",
         "python3" => "python3",
+        "ssh" | "ssh-keygen" => "openssh-client",
+        "sshd" => "openssh-server",
         other => other,
     }
 }
