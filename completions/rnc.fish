@@ -31,7 +31,7 @@ openbsd\t'OpenBSD nc'
 traditional\t'traditional (Hobbit) nc'"
 complete -c rnc -l proxy -d 'Connect through the proxy at HOST[:PORT] (IPv6 as [::1]:3128; default port 3128 for http, 1080 for socks)' -r
 complete -c rnc -s X -l proxy-type -d 'Proxy protocol: http (default), socks4 or socks5; -X also takes connect, 4 and 5. With -l, http makes rnc an HTTP proxy' -r
-complete -c rnc -l proxy-auth -d 'Credentials for the proxy (SOCKS4 uses only USER); default: $NCAT_PROXY_AUTH. With -l --proxy-type http: what clients must send (Basic or Digest)' -r
+complete -c rnc -l proxy-auth -d 'Credentials for the proxy: HTTP Basic or Digest (answered after a 407), SOCKS5 user/password, SOCKS4 user id (USER only); default: $NCAT_PROXY_AUTH. With -l --proxy-type http: what clients must send (Basic or Digest)' -r
 complete -c rnc -l proxy-dns -d 'Who resolves the target\'s name: local, remote (the proxy; default), both (local first) or none' -r
 complete -c rnc -s 4 -d 'Use IPv4 only'
 complete -c rnc -s 6 -d 'Use IPv6 only'

@@ -240,7 +240,7 @@ fn proxy_args(p: Personality) -> Vec<Arg> {
         opt("proxy-auth", H_PROXY)
             .long("proxy-auth")
             .value_name("USER:PASS")
-            .help("Credentials for the proxy (SOCKS4 uses only USER); default: $NCAT_PROXY_AUTH. With -l --proxy-type http: what clients must send (Basic or Digest)"),
+            .help("Credentials for the proxy: HTTP Basic or Digest (answered after a 407), SOCKS5 user/password, SOCKS4 user id (USER only); default: $NCAT_PROXY_AUTH. With -l --proxy-type http: what clients must send (Basic or Digest)"),
         opt("proxy-dns", H_PROXY)
             .long("proxy-dns")
             .value_name("WHO")
