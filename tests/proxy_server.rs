@@ -551,6 +551,27 @@ fn ipv6_and_names_at_each_hop() {
         &format!("http://localhost:{}/", o.port),
     ]);
     assert_eq!(d.stdout, b"by name\n", "{}", d.describe());
+    // rnc's own client, with an IPv6 literal or a name at each hop.
+    // (-l :: is IPv6 only, as in ncat, and localhost may be 127.0.0.1 only.)
+    let px4 = proxy(&[]);
+    let (p6, pn) = (
+        format!("[::1]:{}", px.port),
+        format!("localhost:{}", px4.port),
+    );
+    let (e6, e4) = (echo6.to_string(), echo4.to_string());
+    for args in [
+        [&*p6, "localhost", &*e4],
+        [&*pn, "::1", &*e6],
+        [&*p6, "::1", &*e6],
+    ] {
+        let mut c = Cmd::rnc(["--proxy"])
+            .args(args)
+            .stdin(In::Data(b"six and names\n".to_vec()))
+            .spawn();
+        c.expect_stdout(b"six and names\n", FAIL);
+        let d = c.finish(FAIL);
+        assert_eq!(d.code, Some(0), "{args:?}\n{}", d.describe());
+    }
     px.alive();
 }
 
