@@ -322,36 +322,20 @@ fn serve_exec_forever(
     server: Option<Arc<rustls::ServerConfig>>,
     hooks: Option<hook::Sender>,
 ) -> Result<i32> {
-    let active = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new((cfg.clone(), log.clone()));
-    loop {
-        let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
-        if active.load(Ordering::SeqCst) >= cfg.max_conns {
-            log.info(format!(
-                "Ncat: New connection denied: connection limit reached ({})",
-                cfg.max_conns
-            ));
-            if let Some(tx) = &hooks {
-                let _ = tx.send(Some(failed_event(
-                    conn_info(cfg, &conn, peer_addr),
-                    "limit",
-                )));
-            }
-            continue;
+    let refused_hooks = hooks.clone();
+    let refused = move |info: ConnInfo| {
+        if let Some(tx) = &refused_hooks {
+            let _ = tx.send(Some(failed_event(info, "limit")));
         }
-        log.connection_from(peer_addr.as_ref(), local.as_ref());
-        let info = conn_info(cfg, &conn, peer_addr);
-        let transport = match server_transport(server.clone(), conn, log) {
-            Ok(t) => t,
-            Err(e) => {
-                log.info(&e.line);
-                continue;
-            }
-        };
-        active.fetch_add(1, Ordering::SeqCst);
-        let (active, shared) = (Arc::clone(&active), Arc::clone(&shared));
-        let hook_tx = hooks.clone();
-        let spawned = std::thread::Builder::new().spawn(move || {
+    };
+    serve_on_threads(
+        cfg,
+        log,
+        listeners,
+        server,
+        refused,
+        move |transport, info| {
             let (cfg, log) = (&shared.0, &shared.1);
             let stdio = Stdio {
                 input: FdKind::File,
@@ -364,10 +348,50 @@ fn serve_exec_forever(
                     failed_event(info, "reset")
                 }
             };
-            active.fetch_sub(1, Ordering::SeqCst);
-            if let Some(tx) = hook_tx {
+            if let Some(tx) = &hooks {
                 let _ = tx.send(Some(ev));
             }
+        },
+    )
+}
+
+/// The listeners whose clients each get a thread (`-k --exec`, the proxy
+/// server): accept and admit, `-m` (a client over the limit is closed and
+/// given to `refused`), TLS, then `serve` on a thread of its own.
+pub(crate) fn serve_on_threads(
+    cfg: &Config,
+    log: &Log,
+    listeners: Listeners,
+    server: Option<Arc<rustls::ServerConfig>>,
+    refused: impl Fn(ConnInfo),
+    serve: impl Fn(Transport, ConnInfo) + Send + Sync + 'static,
+) -> Result<i32> {
+    let active = Arc::new(AtomicUsize::new(0));
+    let serve = Arc::new(serve);
+    loop {
+        let (conn, peer_addr, local) = accept_admitted(cfg, log, &listeners)?;
+        let info = conn_info(cfg, &conn, peer_addr);
+        if active.load(Ordering::SeqCst) >= cfg.max_conns {
+            log.info(format!(
+                "Ncat: New connection denied: connection limit reached ({})",
+                cfg.max_conns
+            ));
+            refused(info);
+            continue;
+        }
+        log.connection_from(peer_addr.as_ref(), local.as_ref());
+        let transport = match server_transport(server.clone(), conn, log) {
+            Ok(t) => t,
+            Err(e) => {
+                log.info(&e.line);
+                continue;
+            }
+        };
+        active.fetch_add(1, Ordering::SeqCst);
+        let (active, serve) = (Arc::clone(&active), Arc::clone(&serve));
+        let spawned = std::thread::Builder::new().spawn(move || {
+            serve(transport, info);
+            active.fetch_sub(1, Ordering::SeqCst);
         });
         if let Err(e) = spawned {
             log.info(format!("Ncat: cannot start a thread: {e}"));

@@ -32,7 +32,6 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -91,42 +90,15 @@ pub fn serve(
         tunnel: session_cfg(false),
         forward: session_cfg(true),
     });
-    let active = Arc::new(AtomicUsize::new(0));
-    loop {
-        let (conn, peer, local) = crate::run::accept_admitted(cfg, log, &listeners)?;
-        if active.load(Ordering::SeqCst) >= cfg.max_conns {
-            log.info(format!(
-                "Ncat: New connection denied: connection limit reached ({})",
-                cfg.max_conns
-            ));
-            continue;
+    let refused = |_| {};
+    crate::run::serve_on_threads(cfg, log, listeners, tls, refused, move |transport, info| {
+        let who = info
+            .remote
+            .map_or_else(|| "client".to_string(), |a| a.to_string());
+        if let Err(why) = handle(&shared, transport, info) {
+            shared.log.info(format!("Ncat: proxy client {who}: {why}"));
         }
-        log.connection_from(peer.as_ref(), local.as_ref());
-        let transport = match crate::run::server_transport(tls.clone(), conn, log) {
-            Ok(t) => t,
-            Err(e) => {
-                log.info(&e.line);
-                continue;
-            }
-        };
-        let info = ConnInfo {
-            local,
-            remote: peer,
-            proto: cfg.proto,
-        };
-        active.fetch_add(1, Ordering::SeqCst);
-        let (active, shared) = (Arc::clone(&active), Arc::clone(&shared));
-        let spawned = std::thread::Builder::new().spawn(move || {
-            let who = peer.map_or_else(|| "client".to_string(), |a| a.to_string());
-            if let Err(why) = handle(&shared, transport, info) {
-                shared.log.info(format!("Ncat: proxy client {who}: {why}"));
-            }
-            active.fetch_sub(1, Ordering::SeqCst);
-        });
-        if let Err(e) = spawned {
-            log.info(format!("Ncat: cannot start a thread: {e}"));
-        }
-    }
+    })
 }
 
 /// One client, from its request to the end of its tunnel or answer. `Err` is
