@@ -1,11 +1,14 @@
 //! Taking clients in: accept, `--allow`/`--deny`, `-m`, and running out of
 //! descriptors.
 //!
-//! The listeners are edge-triggered, so every accept loop runs until the
-//! backlog is empty or accept fails in a way that needs time to pass: out of
-//! descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). Then the
-//! hub keeps serving the clients it has and tries again after
-//! `ACCEPT_BACKOFF`; the connections wait in the kernel's backlog meanwhile.
+//! The listeners are edge-triggered: a listener that was reported ready is
+//! accepted from until its backlog is empty or accept fails in a way that
+//! needs time to pass: out of descriptors (EMFILE, ENFILE) or kernel memory
+//! (ENOBUFS, ENOMEM). Then the hub keeps serving the clients it has and tries
+//! again after `ACCEPT_BACKOFF`; the connections wait in the kernel's backlog
+//! meanwhile. Only listeners with an event are tried, and "empty" is asked of
+//! poll(2) rather than found by an accept that fails with EAGAIN, which costs
+//! as much as a successful one (see `net::backlog_pending`).
 
 use super::{chat, Client, Hub, Tap, FIRST_CLIENT};
 use crate::child::ConnInfo;
@@ -29,8 +32,12 @@ use std::time::{Duration, Instant};
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 impl Hub<'_> {
+    /// Accept from every listener marked ready, until its backlog is empty.
     pub(super) fn accept_all(&mut self) {
         for i in 0..self.listeners.socks.len() {
+            if !std::mem::take(&mut self.listener_ready[i]) {
+                continue;
+            }
             loop {
                 let (fd, local) = &self.listeners.socks[i];
                 let local = *local;
@@ -38,6 +45,9 @@ impl Hub<'_> {
                     Ok((conn, peer)) => {
                         self.emfile_reported = false;
                         self.admit(conn, peer, local);
+                        if !net::backlog_pending(&self.listeners.socks[i].0) {
+                            break;
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     // The listener was shut for an orderly exit (see `signals`).
@@ -60,6 +70,9 @@ impl Hub<'_> {
                                 .info(format!("Ncat: accept: {}; retrying.", describe(&e)));
                         }
                         self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                        // Its backlog is still there; listeners not tried
+                        // yet keep their mark.
+                        self.listener_ready[i] = true;
                         return;
                     }
                 }

@@ -141,6 +141,8 @@ struct Hub<'a> {
     stdout: VecDeque<Vec<u8>>,
     stdout_queued: usize,
     stdout_ready: bool,
+    /// Per listener: reported ready and not yet accepted from until empty.
+    listener_ready: Vec<bool>,
     accept_paused_until: Option<Instant>,
     /// An out-of-descriptors episode has been reported.
     emfile_reported: bool,
@@ -189,6 +191,7 @@ pub fn serve(
             .registry()
             .register(&mut SourceFd(&1), T_STDOUT, Interest::WRITABLE);
     }
+    let listeners_len = listeners.socks.len();
     let mut hub = Hub {
         cfg,
         log,
@@ -212,6 +215,7 @@ pub fn serve(
         stdout: VecDeque::new(),
         stdout_queued: 0,
         stdout_ready: true,
+        listener_ready: vec![false; listeners_len],
         accept_paused_until: None,
         emfile_reported: false,
         buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
@@ -254,7 +258,12 @@ impl Hub<'_> {
                             touched.push(t - FIRST_CLIENT);
                         }
                     }
-                    _ => accept = true,
+                    Token(t) => {
+                        if let Some(r) = self.listener_ready.get_mut(t - FIRST_LISTENER) {
+                            *r = true;
+                            accept = true;
+                        }
+                    }
                 }
             }
             if self
