@@ -10,7 +10,7 @@
 //! poll(2) rather than found by an accept that fails with EAGAIN, which costs
 //! as much as a successful one (see `net::backlog_pending`).
 
-use super::{chat, Client, Hub, Tap, FIRST_CLIENT};
+use super::{chat, Client, Hub, Tap, Watch, FIRST_CLIENT};
 use crate::child::ConnInfo;
 use crate::config::{Fanout, Personality};
 use crate::log::describe;
@@ -137,34 +137,40 @@ impl Hub<'_> {
             self.clients.push(None);
             self.clients.len() - 1
         });
-        // A plain client is watched for writes only once a write would block:
-        // a new socket is writable at once, and that event would cost a
-        // wake-up per connection. TLS writes during its handshake, so watch both.
-        let watching_writes = matches!(transport, Transport::Tls(_));
-        let interest = if watching_writes {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        if let Err(e) =
-            self.poll
+        // TLS writes during its handshake: watch both from the start. A plain
+        // client is read at once, in this turn of the loop, and enters the
+        // epoll set only when a read would block (see `Watch`).
+        let tls = matches!(transport, Transport::Tls(_));
+        if tls {
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            let token = Token(FIRST_CLIENT + id);
+            if let Err(e) = self
+                .poll
                 .registry()
-                .register(&mut SourceFd(&user), Token(FIRST_CLIENT + id), interest)
-        {
-            self.log.info(format!("Ncat: {}.", describe(&e)));
-            self.free.push(id);
-            return;
+                .register(&mut SourceFd(&user), token, interest)
+            {
+                self.log.info(format!("Ncat: {}.", describe(&e)));
+                self.free.push(id);
+                return;
+            }
+        } else {
+            self.fresh.push(id);
         }
         let mut client = Client {
             transport,
             queue: VecDeque::new(),
             offset: 0,
             queued: 0,
-            // epoll reports whatever is already pending when the socket is
-            // registered, so there is nothing to try before the first event.
-            readable: false,
+            // epoll reports whatever is already pending when a socket is
+            // registered, so a TLS client has nothing to try before its first
+            // event.
+            readable: !tls,
             writable: true,
-            watching_writes,
+            watch: if tls {
+                Watch::ReadsAndWrites
+            } else {
+                Watch::Nothing
+            },
             read_eof: false,
             write_shut: false,
             tap: self.hooks.as_ref().map(|_| {
