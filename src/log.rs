@@ -104,6 +104,11 @@ impl Log {
     }
 
     pub fn connection_from(&self, peer: Option<&SocketAddr>, local: Option<&SocketAddr>) {
+        // Said for every client of a keep-open listener: format nothing that
+        // will not be shown.
+        if self.verbose == 0 {
+            return;
+        }
         match (self.personality, peer) {
             (Personality::Ncat, Some(p)) => {
                 self.info(format!("Ncat: Connection from {}.", p.ip()));

@@ -1,13 +1,16 @@
 //! Taking clients in: accept, `--allow`/`--deny`, `-m`, and running out of
 //! descriptors.
 //!
-//! The listeners are edge-triggered, so every accept loop runs until the
-//! backlog is empty or accept fails in a way that needs time to pass: out of
-//! descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). Then the
-//! hub keeps serving the clients it has and tries again after
-//! `net::ACCEPT_BACKOFF`; the connections wait in the kernel's backlog meanwhile.
+//! The listeners are edge-triggered: a listener that was reported ready is
+//! accepted from until its backlog is empty or accept fails in a way that
+//! needs time to pass: out of descriptors (EMFILE, ENFILE) or kernel memory
+//! (ENOBUFS, ENOMEM). Then the hub keeps serving the clients it has and tries
+//! again after `net::ACCEPT_BACKOFF`; the connections wait in the kernel's
+//! backlog meanwhile. Only listeners with an event are tried, and "empty" is
+//! asked of poll(2) rather than found by an accept that fails with EAGAIN,
+//! which costs as much as a successful one (see `net::backlog_pending`).
 
-use super::{chat, Client, Hub, Tap, FIRST_CLIENT};
+use super::{chat, Client, Hub, Tap, Watch, FIRST_CLIENT};
 use crate::child::ConnInfo;
 use crate::config::{Fanout, Personality};
 use crate::log::describe;
@@ -26,8 +29,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 impl Hub<'_> {
+    /// Accept from every listener marked ready, until its backlog is empty.
     pub(super) fn accept_all(&mut self) {
         for i in 0..self.listeners.socks.len() {
+            if !std::mem::take(&mut self.listener_ready[i]) {
+                continue;
+            }
             loop {
                 let (fd, local) = &self.listeners.socks[i];
                 let local = *local;
@@ -35,6 +42,9 @@ impl Hub<'_> {
                     Ok((conn, peer)) => {
                         self.emfile_reported = false;
                         self.admit(conn, peer, local);
+                        if !net::backlog_pending(&self.listeners.socks[i].0) {
+                            break;
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     // The listener was shut for an orderly exit (see `signals`).
@@ -57,6 +67,9 @@ impl Hub<'_> {
                                 .info(format!("Ncat: accept: {}; retrying.", describe(&e)));
                         }
                         self.accept_paused_until = Some(Instant::now() + net::ACCEPT_BACKOFF);
+                        // Its backlog is still there; listeners not tried
+                        // yet keep their mark.
+                        self.listener_ready[i] = true;
                         return;
                     }
                 }
@@ -121,34 +134,40 @@ impl Hub<'_> {
             self.clients.push(None);
             self.clients.len() - 1
         });
-        // A plain client is watched for writes only once a write would block:
-        // a new socket is writable at once, and that event would cost a
-        // wake-up per connection. TLS writes during its handshake, so watch both.
-        let watching_writes = matches!(transport, Transport::Tls(_));
-        let interest = if watching_writes {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        if let Err(e) =
-            self.poll
+        // TLS writes during its handshake: watch both from the start. A plain
+        // client is read at once, in this turn of the loop, and enters the
+        // epoll set only when a read would block (see `Watch`).
+        let tls = matches!(transport, Transport::Tls(_));
+        if tls {
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            let token = Token(FIRST_CLIENT + id);
+            if let Err(e) = self
+                .poll
                 .registry()
-                .register(&mut SourceFd(&user), Token(FIRST_CLIENT + id), interest)
-        {
-            self.log.info(format!("Ncat: {}.", describe(&e)));
-            self.free.push(id);
-            return;
+                .register(&mut SourceFd(&user), token, interest)
+            {
+                self.log.info(format!("Ncat: {}.", describe(&e)));
+                self.free.push(id);
+                return;
+            }
+        } else {
+            self.fresh.push(id);
         }
         let mut client = Client {
             transport,
             queue: VecDeque::new(),
             offset: 0,
             queued: 0,
-            // epoll reports whatever is already pending when the socket is
-            // registered, so there is nothing to try before the first event.
-            readable: false,
+            // epoll reports whatever is already pending when a socket is
+            // registered, so a TLS client has nothing to try before its first
+            // event.
+            readable: !tls,
             writable: true,
-            watching_writes,
+            watch: if tls {
+                Watch::ReadsAndWrites
+            } else {
+                Watch::Nothing
+            },
             read_eof: false,
             write_shut: false,
             tap: self.hooks.as_ref().map(|_| {

@@ -77,12 +77,24 @@ struct Client {
     queued: usize,
     readable: bool,
     writable: bool,
-    /// Registered for writable events (see `accept::admit`).
-    watching_writes: bool,
+    /// What the event loop watches its socket for (see `accept::admit`).
+    watch: Watch,
     read_eof: bool,
     write_shut: bool,
     /// With `--on-close`: what the hook will be told.
     tap: Option<Box<Tap>>,
+}
+
+/// A client's place in the epoll set. A plain client enters it only when a
+/// read would block, and asks for writable events only once a write would
+/// block: a client that has sent everything by the time it is accepted is
+/// served and closed without an epoll_ctl(2), and a new socket is writable
+/// at once, which would cost a wake-up per connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    Nothing,
+    Reads,
+    ReadsAndWrites,
 }
 
 /// A client as `--on-close` sees it.
@@ -129,6 +141,8 @@ struct Hub<'a> {
     count: usize,
     /// Clients given new data to send in this turn of the loop.
     woken: Vec<usize>,
+    /// Plain clients accepted in this turn: read before the next wait.
+    fresh: Vec<usize>,
     /// Clients that used up their read budget: served again next turn.
     again: Vec<usize>,
     /// Some client was left unread because its data had nowhere to go.
@@ -141,6 +155,8 @@ struct Hub<'a> {
     stdout: VecDeque<Vec<u8>>,
     stdout_queued: usize,
     stdout_ready: bool,
+    /// Per listener: reported ready and not yet accepted from until empty.
+    listener_ready: Vec<bool>,
     accept_paused_until: Option<Instant>,
     /// An out-of-descriptors episode has been reported.
     emfile_reported: bool,
@@ -189,6 +205,7 @@ pub fn serve(
             .registry()
             .register(&mut SourceFd(&1), T_STDOUT, Interest::WRITABLE);
     }
+    let listeners_len = listeners.socks.len();
     let mut hub = Hub {
         cfg,
         log,
@@ -203,6 +220,7 @@ pub fn serve(
         free: Vec::new(),
         count: 0,
         woken: Vec::new(),
+        fresh: Vec::new(),
         again: Vec::new(),
         starved: false,
         stdin_ready: true,
@@ -212,6 +230,7 @@ pub fn serve(
         stdout: VecDeque::new(),
         stdout_queued: 0,
         stdout_ready: true,
+        listener_ready: vec![false; listeners_len],
         accept_paused_until: None,
         emfile_reported: false,
         buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
@@ -254,7 +273,12 @@ impl Hub<'_> {
                             touched.push(t - FIRST_CLIENT);
                         }
                     }
-                    _ => accept = true,
+                    Token(t) => {
+                        if let Some(r) = self.listener_ready.get_mut(t - FIRST_LISTENER) {
+                            *r = true;
+                            accept = true;
+                        }
+                    }
                 }
             }
             if self
@@ -266,6 +290,7 @@ impl Hub<'_> {
             }
             if accept && self.accept_paused_until.is_none() {
                 self.accept_all();
+                touched.append(&mut self.fresh);
             }
             self.read_stdin();
             touched.sort_unstable();
@@ -467,14 +492,8 @@ impl Hub<'_> {
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         c.writable = false;
-                        if !c.watching_writes {
-                            c.watching_writes = true;
-                            let raw = c.transport.fd().as_raw_fd();
-                            let _ = self.poll.registry().reregister(
-                                &mut SourceFd(&raw),
-                                Token(FIRST_CLIENT + id),
-                                Interest::READABLE | Interest::WRITABLE,
-                            );
+                        if let Err(e) = self.watch(id, c, Watch::ReadsAndWrites) {
+                            return self.client_gone(c, &e);
                         }
                     }
                     Err(e) => return self.client_gone(c, &e),
@@ -498,7 +517,12 @@ impl Hub<'_> {
                         budget = budget.saturating_sub(n);
                         moved = true;
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readable = false,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        c.readable = false;
+                        if let Err(e) = self.watch(id, c, Watch::Reads) {
+                            return self.client_gone(c, &e);
+                        }
+                    }
                     Err(e) => return self.client_gone(c, &e),
                 }
             }
@@ -537,6 +561,26 @@ impl Hub<'_> {
                 return true;
             }
         }
+    }
+
+    /// Have the event loop watch `c` for at least `want` (edge-triggered: an
+    /// event comes for whatever is already pending when it is added).
+    fn watch(&self, id: usize, c: &mut Client, want: Watch) -> io::Result<()> {
+        if c.watch == want || c.watch == Watch::ReadsAndWrites {
+            return Ok(());
+        }
+        let interest = match want {
+            Watch::ReadsAndWrites => Interest::READABLE | Interest::WRITABLE,
+            _ => Interest::READABLE,
+        };
+        let raw = c.transport.fd().as_raw_fd();
+        let (registry, token) = (self.poll.registry(), Token(FIRST_CLIENT + id));
+        match c.watch {
+            Watch::Nothing => registry.register(&mut SourceFd(&raw), token, interest)?,
+            _ => registry.reregister(&mut SourceFd(&raw), token, interest)?,
+        }
+        c.watch = want;
+        Ok(())
     }
 
     /// Read once from `c` and pass the data on; returns what `read` returned.
