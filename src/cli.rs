@@ -912,6 +912,19 @@ pub const DOC_SECTIONS: &[DocSection] = &[
                 "rnc -l --allow 192.168.0.0/16 --deny 192.168.0.1 -o session.log 1234",
                 "Serve one client from 192.168.*.* except 192.168.0.1 and log the session.",
             ),
+            (
+                "rnc -lk -p 12121 --ssl --ssl-cert cert.pem --ssl-key key.pem --on-close hook.sh < response.http",
+                "Serve webhooks over TLS forever: every client gets the canned response, and \
+                 hook.sh runs after each connection, one at a time, with the request on its stdin.",
+            ),
+            (
+                "ssh -o ProxyCommand='rnc -X connect -x proxy.example:3128 %h %p' host",
+                "Reach an SSH server through an HTTP proxy (rnc as ssh's ProxyCommand).",
+            ),
+            (
+                "rnc -l 127.0.0.1 3128 --proxy-type http --proxy-auth user:secret",
+                "Be an HTTP proxy on localhost for clients that authenticate.",
+            ),
         ],
     },
 ];
