@@ -63,10 +63,12 @@ pub enum Local {
     },
     /// A connected stream socket, as two fds (`dup`'d) so that epoll can watch
     /// its reading and writing under separate tokens; done writing means
-    /// shutdown(SHUT_WR), not close.
+    /// shutdown(SHUT_WR), not close (the writer fd stays open, and registered,
+    /// until the session ends).
     Socket {
         sock: OwnedFd,
-        writer: Option<OwnedFd>,
+        writer: OwnedFd,
+        writing: bool,
     },
 }
 
@@ -92,7 +94,8 @@ impl Local {
         let writer = sock.try_clone()?;
         Ok(Local::Socket {
             sock,
-            writer: Some(writer),
+            writer,
+            writing: true,
         })
     }
 
@@ -109,7 +112,9 @@ impl Local {
         match self {
             Local::Stdio(_) => Some(sys::stdout_fd()),
             Local::Child { to_child, .. } => to_child.as_ref().map(|f| f.as_fd()),
-            Local::Socket { writer, .. } => writer.as_ref().map(|f| f.as_fd()),
+            Local::Socket {
+                writer, writing, ..
+            } => writing.then(|| writer.as_fd()),
         }
     }
 
@@ -123,8 +128,8 @@ impl Local {
                 }
             }
             Local::Child { to_child, .. } => *to_child = None,
-            Local::Socket { sock, writer } => {
-                if writer.take().is_some() {
+            Local::Socket { sock, writing, .. } => {
+                if std::mem::take(writing) {
                     let _ = nix::sys::socket::shutdown(
                         sock.as_raw_fd(),
                         nix::sys::socket::Shutdown::Write,
