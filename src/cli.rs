@@ -58,8 +58,9 @@ pub fn parse_with_env<I: IntoIterator<Item = OsString>>(
         .cloned()
         .unwrap_or_else(|| OsString::from("rnc"));
     let personality = detect_personality(&args, compat_env.as_deref())?;
-    let cmd = command(personality);
-    let matches = match cmd.clone().try_get_matches_from(&args) {
+    // (Parsed in place: a clone of the whole command costs start-up time.)
+    let mut cmd = command(personality);
+    let matches = match cmd.try_get_matches_from_mut(&args) {
         Ok(m) => m,
         Err(e) => return clap_error(e, &cmd, &args),
     };
