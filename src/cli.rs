@@ -58,8 +58,10 @@ pub fn parse_with_env<I: IntoIterator<Item = OsString>>(
         .cloned()
         .unwrap_or_else(|| OsString::from("rnc"));
     let personality = detect_personality(&args, compat_env.as_deref())?;
-    // (Parsed in place: a clone of the whole command costs start-up time.)
-    let mut cmd = command(personality);
+    // Start-up time matters: the long help's sections are laid out only when
+    // asked for, and the command is parsed in place rather than cloned.
+    let long_help = args.iter().skip(1).any(|a| a == "--help");
+    let mut cmd = build_command(personality, true, long_help);
     let matches = match cmd.try_get_matches_from_mut(&args) {
         Ok(m) => m,
         Err(e) => return clap_error(e, &cmd, &args),
@@ -261,16 +263,18 @@ fn proxy_args(p: Personality) -> Vec<Arg> {
 /// The clap command for personality `p`. The letters `-w -i -d -k -x -m` mean
 /// what they mean in that family; long options keep their ncat meaning everywhere.
 pub fn command(p: Personality) -> Command {
-    build_command(p, true)
+    build_command(p, true, true)
 }
 
 /// [`command`] without the hidden options (`--test` and those of later issues),
 /// for shell completions, which would otherwise offer them.
 pub fn docs_command(p: Personality) -> Command {
-    build_command(p, false)
+    build_command(p, false, true)
 }
 
-fn build_command(p: Personality, with_hidden: bool) -> Command {
+/// The command; `with_docs`: with the long help's extra sections (which
+/// take a good part of rnc's start-up time to lay out).
+fn build_command(p: Personality, with_hidden: bool, with_docs: bool) -> Command {
     let ncat = p == Personality::Ncat;
     let obsd = p == Personality::OpenBsd;
     let trad = p == Personality::Traditional;
@@ -309,8 +313,10 @@ fn build_command(p: Personality, with_hidden: bool) -> Command {
         .disable_help_flag(true)
         .args_override_self(true)
         .max_term_width(100)
-        .after_help("See 'rnc --help' for personalities, end-of-file rules and exit codes.")
-        .after_long_help(doc_sections_text());
+        .after_help("See 'rnc --help' for personalities, end-of-file rules and exit codes.");
+    if with_docs {
+        cmd = cmd.after_long_help(doc_sections_text());
+    }
 
     // Mode and address.
     cmd = cmd.args([
