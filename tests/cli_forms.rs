@@ -1331,6 +1331,22 @@ fn help_and_version() {
         "-h prints help on stdout\n{}",
         d.describe()
     );
+    // The summary points to --help, which has the extra sections.
+    assert!(!d.stdout_str().contains("END OF FILE:"), "{}", d.describe());
+    let d = run(Cmd::rnc(["--help"]), FAIL);
+    d.ok();
+    for section in [
+        "PERSONALITIES:",
+        "END OF FILE:",
+        "HTTP PROXY SERVER:",
+        "EXAMPLES:",
+    ] {
+        assert!(
+            d.stdout_str().contains(section),
+            "--help lacks {section}\n{}",
+            d.describe()
+        );
+    }
     let d = run(Cmd::rnc(["--version"]), FAIL);
     d.ok();
     let all = format!("{}{}", d.stdout_str(), d.stderr);
