@@ -242,6 +242,9 @@ struct Direction {
     /// Keep what is read, up to `capture_limit` bytes (for `--on-close`).
     capture: Vec<u8>,
     capture_limit: usize,
+    /// The mover to use once the bytes a session started with are written
+    /// (see `preload`).
+    after_preload: Option<Mover>,
 }
 
 impl Direction {
@@ -262,7 +265,23 @@ impl Direction {
             write_pause: None,
             capture: Vec::new(),
             capture_limit: 0,
+            after_preload: None,
         }
+    }
+
+    /// Start with `data` to write, through a copy buffer; then go on with
+    /// the mover chosen at set-up (zero-copy, if it was).
+    fn preload(&mut self, data: Vec<u8>, chunk: usize) {
+        let len = data.len();
+        let mut b = data;
+        b.resize(chunk.max(len), 0);
+        let copy = Mover::Copy {
+            buf: Some(b.into_boxed_slice()),
+            start: 0,
+            end: len,
+            chunk,
+        };
+        self.after_preload = Some(std::mem::replace(&mut self.mover, copy));
     }
 
     fn pending(&self) -> usize {
@@ -276,19 +295,6 @@ impl Direction {
     /// Source ended and everything read has been passed on.
     fn done(&self) -> bool {
         self.src_eof && self.pending() == 0
-    }
-
-    /// A copy mover that starts with `data` to write.
-    fn preloaded(data: Vec<u8>, chunk: usize) -> Mover {
-        let len = data.len();
-        let mut b = data;
-        b.resize(chunk.max(len), 0);
-        Mover::Copy {
-            buf: Some(b.into_boxed_slice()),
-            start: 0,
-            end: len,
-            chunk,
-        }
     }
 
     fn copy(chunk: usize) -> Mover {
@@ -423,6 +429,11 @@ fn pump(d: &mut Direction, env: &mut Env<'_>, now: Instant) -> std::result::Resu
             return Ok(any);
         }
         any = true;
+        if d.pending() == 0 {
+            if let Some(m) = d.after_preload.take() {
+                d.mover = m;
+            }
+        }
     }
 }
 
@@ -737,10 +748,10 @@ fn run_on(
     );
     up.enabled = policy.read_stdin;
     if !initial.to_remote.is_empty() {
-        up.mover = Direction::preloaded(initial.to_remote, up_chunk);
+        up.preload(initial.to_remote, up_chunk);
     }
     let from_remote = initial.from_remote;
-    let down_zero_copy = zero_copy && policy.write_stdout && from_remote.is_empty();
+    let down_zero_copy = zero_copy && policy.write_stdout;
     let mut down = Direction::new(
         End::Remote,
         End::Stdout,
@@ -751,7 +762,7 @@ fn run_on(
     if !from_remote.is_empty() {
         down.capture = from_remote[..from_remote.len().min(down.capture_limit)].to_vec();
         down.bytes += from_remote.len() as u64;
-        down.mover = Direction::preloaded(from_remote, down_chunk);
+        down.preload(from_remote, down_chunk);
     }
 
     let mut poll = Poll::new().map_err(|e| Error::usage("event loop", crate::log::describe(&e)))?;
@@ -980,6 +991,7 @@ fn output_gone(down: &mut Direction, env: &mut Env<'_>) -> bool {
     env.local.close_output();
     down.discard = true;
     down.mover = Direction::copy(STREAM_CHUNK);
+    down.after_preload = None;
     false
 }
 
