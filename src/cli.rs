@@ -1627,27 +1627,7 @@ fn resolve_proxy(
         }
     };
     let bad_addr = |why: &str| Error::usage(m.name("proxy"), format!("{why} in {}", quote(addr)));
-    let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
-        let Some((h, tail)) = rest.split_once(']') else {
-            return Err(bad_addr("missing ]"));
-        };
-        match tail {
-            "" => (h, None),
-            t => match t.strip_prefix(':') {
-                Some(p) => (h, Some(p)),
-                None => return Err(bad_addr("junk after ]")),
-            },
-        }
-    } else {
-        match addr.split_once(':') {
-            // A bare IPv6 address has several colons and no port.
-            Some((h, p)) if !p.contains(':') => (h, Some(p)),
-            _ => (addr.as_str(), None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad_addr("no host"));
-    }
+    let (host, port) = crate::net::split_host_port(addr).map_err(bad_addr)?;
     let port = match port {
         None => kind.default_port(),
         Some(p) => match p.parse::<u16>() {

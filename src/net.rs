@@ -569,3 +569,47 @@ pub fn accept_shortage(e: &io::Error) -> bool {
         Some(nix::libc::EMFILE | nix::libc::ENFILE | nix::libc::ENOBUFS | nix::libc::ENOMEM)
     )
 }
+
+/// Split `HOST[:PORT]`, `[V6]` or `[V6]:PORT` (a bare IPv6 address, with its
+/// several colons, has no port): the host without brackets and the port text.
+pub fn split_host_port(s: &str) -> std::result::Result<(&str, Option<&str>), &'static str> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, tail) = rest.split_once(']').ok_or("missing ]")?;
+        match tail {
+            "" => (h, None),
+            t => (h, Some(t.strip_prefix(':').ok_or("junk after ]")?)),
+        }
+    } else {
+        match s.split_once(':') {
+            Some((h, p)) if !p.contains(':') => (h, Some(p)),
+            _ => (s, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host");
+    }
+    Ok((host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_host_port;
+
+    #[test]
+    fn splits_hosts_and_ports() {
+        for (s, want) in [
+            ("h", Ok(("h", None))),
+            ("h:80", Ok(("h", Some("80")))),
+            ("[::1]", Ok(("::1", None))),
+            ("[::1]:80", Ok(("::1", Some("80")))),
+            ("::1", Ok(("::1", None))),
+            ("h:", Ok(("h", Some("")))),
+            ("[::1", Err("missing ]")),
+            ("[::1]80", Err("junk after ]")),
+            (":80", Err("no host")),
+            ("[]:80", Err("no host")),
+        ] {
+            assert_eq!(split_host_port(s), want, "{s}");
+        }
+    }
+}

@@ -427,23 +427,14 @@ impl Request {
 
 /// `host:port` or `[v6]:port` (port optional); the host without brackets.
 fn split_authority(a: &str) -> Option<(String, Option<u16>)> {
-    let (host, port) = if let Some(rest) = a.strip_prefix('[') {
-        let (h, tail) = rest.split_once(']')?;
-        h.parse::<std::net::Ipv6Addr>().ok()?;
-        match tail {
-            "" => (h, None),
-            t => (h, Some(t.strip_prefix(':')?)),
-        }
+    let (host, port) = crate::net::split_host_port(a).ok()?;
+    // IPv6 only in brackets (RFC 3986); names and IPv4 in their own letters.
+    let host_ok = if a.starts_with('[') {
+        host.parse::<std::net::Ipv6Addr>().is_ok()
     } else {
-        match a.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (a, None),
-        }
+        host.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._%".contains(&b))
     };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._:%".contains(&b));
     if !host_ok {
         return None;
     }
