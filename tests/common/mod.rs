@@ -1006,6 +1006,32 @@ pub fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Poll `probe` (given `p`'s pid) every 10 ms until it yields a value. Fail
+/// if `p` exits first ("exited before `what`"), or at the deadline with the
+/// probe's last account of what it saw.
+pub fn wait_on<T>(
+    p: &mut Proc,
+    within: Duration,
+    what: &str,
+    mut probe: impl FnMut(u32) -> Result<T, String>,
+) -> T {
+    let end = Instant::now() + within;
+    loop {
+        let seen = match probe(p.pid) {
+            Ok(v) => return v,
+            Err(seen) => seen,
+        };
+        if p.poll_exit().is_some() {
+            p.settle_pipes(Duration::from_secs(2));
+            panic!("exited before {what}\n{}", p.context());
+        }
+        if Instant::now() >= end {
+            panic!("{seen}\n{}", p.context());
+        }
+        thread::sleep(POLL);
+    }
+}
+
 /// Run a program to completion (stdin /dev/null), with a deadline.
 pub fn run(cmd: Cmd, within: Duration) -> Done {
     cmd.spawn().finish(within)
@@ -1435,24 +1461,16 @@ pub fn serves(addrs: &[SocketAddr], to: IpAddr, port: u16) -> bool {
 /// Wait until process `p` has a TCP listener on `port` that serves `to`; returns
 /// all its listening addresses.
 pub fn wait_tcp_listen(p: &mut Proc, to: IpAddr, port: u16, within: Duration) -> Vec<SocketAddr> {
-    let end = Instant::now() + within;
-    loop {
-        let l = tcp_listeners_of(p.pid);
+    let what = format!("listening on port {port}");
+    wait_on(p, within, &what, |pid| {
+        let l = tcp_listeners_of(pid);
         if serves(&l, to, port) {
-            return l;
+            return Ok(l);
         }
-        if p.poll_exit().is_some() {
-            p.settle_pipes(Duration::from_secs(2));
-            panic!("exited before listening on port {port}\n{}", p.context());
-        }
-        if Instant::now() >= end {
-            panic!(
-                "no listener for {to} port {port} within {within:?} (listening: {l:?})\n{}",
-                p.context()
-            );
-        }
-        thread::sleep(POLL);
-    }
+        Err(format!(
+            "no listener for {to} port {port} within {within:?} (listening: {l:?})"
+        ))
+    })
 }
 
 /// UDP sockets of `p` bound to `port`.
@@ -1466,31 +1484,23 @@ pub fn udp_bound_of(pid: u32, port: u16) -> Vec<SocketAddr> {
 
 /// Wait until process `p` has a UDP socket on `port` that serves `to`.
 pub fn wait_udp_bound(p: &mut Proc, to: IpAddr, port: u16, within: Duration) -> Vec<SocketAddr> {
-    let end = Instant::now() + within;
-    loop {
-        let l = udp_bound_of(p.pid, port);
+    let what = format!("binding UDP port {port}");
+    wait_on(p, within, &what, |pid| {
+        let l = udp_bound_of(pid, port);
         if serves(&l, to, port) {
-            return l;
+            return Ok(l);
         }
-        if p.poll_exit().is_some() {
-            p.settle_pipes(Duration::from_secs(2));
-            panic!("exited before binding UDP port {port}\n{}", p.context());
-        }
-        if Instant::now() >= end {
-            panic!(
-                "no UDP socket for {to} port {port} within {within:?} (bound: {l:?})\n{}",
-                p.context()
-            );
-        }
-        thread::sleep(POLL);
-    }
+        Err(format!(
+            "no UDP socket for {to} port {port} within {within:?} (bound: {l:?})"
+        ))
+    })
 }
 
 /// Wait until anything on the machine listens on TCP `port` in a way that serves
 /// 127.0.0.1 (used when the listener is a grandchild, e.g. under bash).
 pub fn wait_port_listening(port: u16, p: &mut Proc, within: Duration) {
-    let end = Instant::now() + within;
-    loop {
+    let what = format!("anything listened on port {port}");
+    wait_on(p, within, &what, |_| {
         let rows: Vec<SocketAddr> = ["tcp", "tcp6"]
             .iter()
             .flat_map(|t| proc_net(t))
@@ -1498,23 +1508,12 @@ pub fn wait_port_listening(port: u16, p: &mut Proc, within: Duration) {
             .map(|r| r.local)
             .collect();
         if serves(&rows, V4, port) {
-            return;
+            return Ok(());
         }
-        if p.poll_exit().is_some() {
-            p.settle_pipes(Duration::from_secs(2));
-            panic!(
-                "exited before anything listened on port {port}\n{}",
-                p.context()
-            );
-        }
-        if Instant::now() >= end {
-            panic!(
-                "nothing listened on 127.0.0.1:{port} within {within:?}\n{}",
-                p.context()
-            );
-        }
-        thread::sleep(POLL);
-    }
+        Err(format!(
+            "nothing listened on 127.0.0.1:{port} within {within:?}"
+        ))
+    })
 }
 
 /// Unix sockets of `pid` (path as shown in /proc/net/unix, `@` for abstract)
@@ -1541,24 +1540,16 @@ pub fn unix_sockets_of(pid: u32) -> Vec<(String, bool)> {
 
 /// Wait until process `p` has a Unix socket bound to `path`.
 pub fn wait_unix_bound(p: &mut Proc, path: &str, within: Duration) {
-    let end = Instant::now() + within;
-    loop {
-        let l = unix_sockets_of(p.pid);
+    let what = format!("binding {path}");
+    wait_on(p, within, &what, |pid| {
+        let l = unix_sockets_of(pid);
         if l.iter().any(|(n, _)| n == path) {
-            return;
+            return Ok(());
         }
-        if p.poll_exit().is_some() {
-            p.settle_pipes(Duration::from_secs(2));
-            panic!("exited before binding {path}\n{}", p.context());
-        }
-        if Instant::now() >= end {
-            panic!(
-                "no unix socket {path} within {within:?} (has: {l:?})\n{}",
-                p.context()
-            );
-        }
-        thread::sleep(POLL);
-    }
+        Err(format!(
+            "no unix socket {path} within {within:?} (has: {l:?})"
+        ))
+    })
 }
 
 // ---------------------------------------------------------------------------
