@@ -26,14 +26,7 @@ struct Server {
 /// until it listens.
 fn start(cmd: Cmd) -> Server {
     let mut p = cmd.spawn();
-    p.expect_stderr("NCAT TEST: LISTEN", FAIL);
-    let err = p.stderr();
-    let port = err
-        .lines()
-        .find(|l| l.contains("Listening on "))
-        .and_then(|l| l.rsplit([':', ' ']).next())
-        .and_then(|p| p.trim().parse::<u16>().ok())
-        .unwrap_or_else(|| panic!("no port in the Listening line\n{}", p.context()));
+    let port = announced_port(&mut p);
     Server { p, port }
 }
 

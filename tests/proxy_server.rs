@@ -26,19 +26,18 @@ fn proxy(args: &[&str]) -> Proxy {
 }
 
 fn proxy_at(addr: &str, args: &[&str]) -> Proxy {
-    let mut p = Cmd::rnc(["-v", "--test", "-l", "--proxy-type", "http"])
-        .args(args)
-        .args([addr, "0"])
-        .stdin(In::Open)
-        .spawn();
-    p.expect_stderr("NCAT TEST: LISTEN", FAIL);
-    let err = p.stderr();
-    let port = err
-        .lines()
-        .find(|l| l.contains("Listening on "))
-        .and_then(|l| l.rsplit(':').next())
-        .and_then(|p| p.trim().parse::<u16>().ok())
-        .unwrap_or_else(|| panic!("no port in the Listening line\n{}", p.context()));
+    start(
+        Cmd::rnc(["-v", "--test", "-l", "--proxy-type", "http"])
+            .args(args)
+            .args([addr, "0"]),
+    )
+}
+
+/// Start `cmd` (a proxy listening on port 0 with `-v --test`) and wait until
+/// it listens.
+fn start(cmd: Cmd) -> Proxy {
+    let mut p = cmd.stdin(In::Open).spawn();
+    let port = announced_port(&mut p);
     Proxy { p, port }
 }
 
@@ -658,26 +657,17 @@ fn out_of_descriptors_the_proxy_keeps_its_tunnels_and_recovers() {
     let echo = echo_server();
     let o = origin("recovered\n");
     let bin = rnc_bin();
-    let mut p = Cmd::new(
-        "/bin/sh",
-        [
-            "-c",
-            "ulimit -n 40 && exec \"$0\" -v --test -l --proxy-type http 127.0.0.1 0",
-            bin.to_str().unwrap(),
-        ],
-    )
-    .env_remove("RNC_COMPAT")
-    .stdin(In::Open)
-    .spawn();
-    p.expect_stderr("NCAT TEST: LISTEN", FAIL);
-    let port = p
-        .stderr()
-        .lines()
-        .find(|l| l.contains("Listening on "))
-        .and_then(|l| l.rsplit(':').next())
-        .and_then(|p| p.trim().parse::<u16>().ok())
-        .expect("a port");
-    let mut px = Proxy { p, port };
+    let mut px = start(
+        Cmd::new(
+            "/bin/sh",
+            [
+                "-c",
+                "ulimit -n 40 && exec \"$0\" -v --test -l --proxy-type http 127.0.0.1 0",
+                bin.to_str().unwrap(),
+            ],
+        )
+        .env_remove("RNC_COMPAT"),
+    );
     let mut tunnels: Vec<TcpStream> = (0..30)
         .map(|_| {
             let mut s = px.connect();

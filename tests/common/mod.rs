@@ -1032,6 +1032,18 @@ pub fn wait_on<T>(
     }
 }
 
+/// The port a listener started with `-v --test` on port 0 announces: waits for
+/// its "NCAT TEST: LISTEN" line and reads the port off "Listening on …".
+pub fn announced_port(p: &mut Proc) -> u16 {
+    p.expect_stderr("NCAT TEST: LISTEN", FAIL);
+    p.stderr()
+        .lines()
+        .find(|l| l.contains("Listening on "))
+        .and_then(|l| l.rsplit([':', ' ']).next())
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("no port in the Listening line\n{}", p.context()))
+}
+
 /// Run a program to completion (stdin /dev/null), with a deadline.
 pub fn run(cmd: Cmd, within: Duration) -> Done {
     cmd.spawn().finish(within)
