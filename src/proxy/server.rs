@@ -79,6 +79,8 @@ pub fn serve(
             quit_after_stdin_eof: quit_when_answered.then_some(Duration::ZERO),
             quit_on_socket_eof: false,
         };
+        // An idle timeout (-i) ends this client's session, not the listener,
+        // and is reported as a connect-mode session's would be.
         c.role = Role::Connect;
         c.on_close = None;
         c
@@ -308,16 +310,20 @@ fn status(code: u16) -> String {
     let text = match code {
         400 => "Bad Request",
         403 => "Forbidden",
-        405 => {
-            return "HTTP/1.0 405 Method Not Allowed\r\nAllow: CONNECT, GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()
-        }
+        405 => "Method Not Allowed",
         408 => "Request Timeout",
         413 => "Request Entity Too Large",
         502 => "Bad Gateway",
         504 => "Gateway Timeout",
         _ => "Internal Server Error",
     };
-    format!("HTTP/1.0 {code} {text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    // A 405 says which methods are served (RFC 9110 §15.5.6).
+    let allow = if code == 405 {
+        format!("Allow: CONNECT, {}\r\n", METHODS.join(", "))
+    } else {
+        String::new()
+    };
+    format!("HTTP/1.0 {code} {text}\r\n{allow}Content-Length: 0\r\nConnection: close\r\n\r\n")
 }
 
 /// A parsed request head.
@@ -707,6 +713,18 @@ mod tests {
             assert!(Request::parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
         assert!(Request::parse(b"GET / HTTP/1.1\r\nX: \xff\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn a_405_lists_the_methods_served() {
+        assert_eq!(
+            status(405),
+            "HTTP/1.0 405 Method Not Allowed\r\nAllow: CONNECT, GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(
+            status(413),
+            "HTTP/1.0 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
     }
 
     #[test]
