@@ -130,10 +130,7 @@ impl Local {
             Local::Child { to_child, .. } => *to_child = None,
             Local::Socket { sock, writing, .. } => {
                 if std::mem::take(writing) {
-                    let _ = nix::sys::socket::shutdown(
-                        sock.as_raw_fd(),
-                        nix::sys::socket::Shutdown::Write,
-                    );
+                    let _ = crate::net::shutdown_write(sock);
                 }
             }
         }
